@@ -4,6 +4,16 @@
 //!
 //! The modules follow the data flow of `DESIGN.md`: [`config`] → [`fetch`] → [`feed`] (parse
 //! and normalize) → [`topic`] → [`store`] → [`diff`] → [`alert`], driven by [`daemon`] and
-//! the [`cli`].
+//! the [`cli`]. [`seed`] reads the articles the database starts from.
 
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod diff;
+pub mod feed;
+pub mod fetch;
 pub mod model;
+pub mod seed;
+pub mod store;
+pub mod topic;

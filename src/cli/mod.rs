@@ -1,0 +1,228 @@
+//! The command line: parses arguments, sets up logging, loads the config and runs one command.
+//! The only place that turns errors into exit codes: 0 success, 1 runtime failure, 2 usage or
+//! config error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::watch;
+
+use crate::config::{self, Config};
+use crate::daemon::{self, Context};
+
+/// Exit code of a runtime failure.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage or config error.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "storywatch",
+    version,
+    about = "Watches news feeds for North Korea–Russia coverage and alerts on new and silently edited stories"
+)]
+struct Cli {
+    /// Config file (default: $STORYWATCH_CONFIG, else config/storywatch.toml, else
+    /// /etc/storywatch/storywatch.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The daemon: poll on schedule until SIGTERM/SIGINT.
+    Run,
+    /// One pass over the feeds that are due, deliver alerts, exit.
+    Poll {
+        /// Poll every feed, due or not.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Validate the config, print the resolved settings and feeds, exit 0/1.
+    Check,
+    /// Create or upgrade the database and load seeds, then exit.
+    Migrate,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version itself with exit code 0, usage errors with 2.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    init_logging(cli.log_format);
+    let path = config::locate(
+        cli.config.as_deref(),
+        std::env::var_os(config::CONFIG_ENV).as_deref(),
+    );
+    let config = match config::load(&path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("storywatch: {error}");
+            // `check` reports an invalid config as a failed check (1), the others as a
+            // configuration error (2).
+            return ExitCode::from(match cli.command {
+                Command::Check => EXIT_FAILURE,
+                _ => EXIT_USAGE,
+            });
+        }
+    };
+    match cli.command {
+        Command::Check => check(&config),
+        Command::Migrate => match daemon::open_store(&config) {
+            Ok(_) => {
+                println!("database {} is up to date", config.database.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        },
+        Command::Poll { all } => with_runtime(|| poll(config, all)),
+        Command::Run => with_runtime(|| run(config)),
+    }
+}
+
+fn check(config: &Config) -> ExitCode {
+    let groups = config
+        .topic
+        .groups
+        .clone()
+        .unwrap_or_else(crate::topic::default_groups);
+    if let Err(error) = crate::topic::Topic::new(&groups) {
+        eprintln!("storywatch: {}: topic: {error}", config.path.display());
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    if let Err(error) = crate::seed::read_seeds(&config.seeds) {
+        eprintln!("storywatch: {error}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    print!("{}", config.describe());
+    if config.topic.groups.is_none() {
+        println!("topic groups (built-in defaults):");
+        for (name, terms) in &groups {
+            println!("  {name}: {}", terms.join(", "));
+        }
+    }
+    println!("config {} is valid", config.path.display());
+    ExitCode::SUCCESS
+}
+
+fn with_runtime(f: impl FnOnce() -> Result<(), daemon::Error> + Send) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("storywatch: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let _guard = runtime.enter();
+    match f() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &daemon::Error) -> ExitCode {
+    tracing::error!(error = %error, "storywatch failed");
+    eprintln!("storywatch: {error}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn poll(config: Config, all: bool) -> Result<(), daemon::Error> {
+    let handle = tokio::runtime::Handle::current();
+    handle.block_on(async {
+        let ctx = Arc::new(Context::start(config)?);
+        let (stop, shutdown) = watch::channel(false);
+        let signals = tokio::spawn(watch_signals(stop));
+        let summary = daemon::poll_pass(ctx, all, shutdown).await;
+        signals.abort();
+        let summary = summary?;
+        println!(
+            "polled {} feeds: {} not modified, {} failed; {} new, {} changed articles; {} alerts delivered",
+            summary.polled,
+            summary.not_modified,
+            summary.failed,
+            summary.new_articles,
+            summary.changed_articles,
+            summary.delivered
+        );
+        Ok(())
+    })
+}
+
+fn run(config: Config) -> Result<(), daemon::Error> {
+    let handle = tokio::runtime::Handle::current();
+    handle.block_on(async {
+        let ctx = Arc::new(Context::start(config)?);
+        let (stop, shutdown) = watch::channel(false);
+        let signals = tokio::spawn(watch_signals(stop));
+        let result = daemon::run(ctx, shutdown).await;
+        signals.abort();
+        result
+    })
+}
+
+/// Turns the first SIGTERM or SIGINT into a graceful stop; a second one exits at once.
+async fn watch_signals(stop: watch::Sender<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers: stop with SIGKILL");
+        return;
+    };
+    let mut asked = false;
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        if asked {
+            tracing::warn!(signal = name, "second signal: exiting at once");
+            std::process::exit(i32::from(EXIT_FAILURE));
+        }
+        asked = true;
+        tracing::info!(signal = name, "stop requested");
+        let _ = stop.send(true);
+    }
+}
+
+/// Logs go to stderr: plain text for people (no timestamps or colours when journald reads
+/// them, as it adds its own), JSON for log shippers. Level from `RUST_LOG`, default `info`.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match (format, journald) {
+        (LogFormat::Json, _) => builder.json().try_init(),
+        (LogFormat::Text, true) => builder.without_time().with_ansi(false).try_init(),
+        (LogFormat::Text, false) => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
+    // Err only when a subscriber is already set (tests): keep that one.
+    drop(result);
+}

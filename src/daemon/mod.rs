@@ -1,0 +1,397 @@
+//! The daemon: opens the store, loads seeds, and drives the one-feed pipeline over the feeds,
+//! once (`poll`) or on schedule until told to stop (`run`).
+//!
+//! Every spawned task is owned: feed polls live in a `JoinSet` that the loop drains or aborts
+//! on shutdown, and the outbox is drained by the loop itself. Concurrency is bounded twice: a
+//! global limit (`poll.concurrency`) and `poll.per_host` requests in flight per host, so one
+//! publisher with many feeds is not hammered.
+
+pub mod pipeline;
+pub mod scheduler;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::alert::{self, LOG_SINK, log::LogSink};
+use crate::config::{Config, FeedConfig};
+use crate::fetch::{self, Fetcher, Limits};
+use crate::model::FeedId;
+use crate::seed;
+use crate::store::{self, FeedState, SeedOutcome, Store};
+use crate::topic::{self, Topic};
+use pipeline::{Outcome, with_store};
+
+/// How long in-flight polls may run on after a stop is asked for; past it they are abandoned
+/// (their transaction either committed or never started), so the process exits within 10 s.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// The longest the scheduler sleeps between looks at the schedule: also how soon it notices a
+/// feed whose `next_poll_at` was changed behind its back.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Errors that stop the daemon or a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Seed(#[from] seed::Error),
+    #[error("topic: {0}")]
+    Topic(#[from] topic::Error),
+    #[error(transparent)]
+    Fetch(#[from] fetch::Error),
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::Error),
+    #[error(transparent)]
+    Alert(#[from] alert::Error),
+}
+
+/// Everything a feed poll needs, shared by every task.
+pub struct Context {
+    pub config: Config,
+    pub store: Arc<Mutex<Store>>,
+    pub fetcher: Fetcher,
+    pub topic: Arc<Topic>,
+    /// Sinks every new alert gets a delivery row for.
+    pub sinks: Arc<Vec<String>>,
+    pub log_sink: Option<LogSink>,
+}
+
+/// Opens the database (migrating it) and loads the seeds: what `migrate` does, and what every
+/// start does first.
+pub fn open_store(config: &Config) -> Result<Store, Error> {
+    let mut store = Store::open(&config.database)?;
+    load_seeds(&mut store, config)?;
+    Ok(store)
+}
+
+fn load_seeds(store: &mut Store, config: &Config) -> Result<(), Error> {
+    let now = Utc::now();
+    for seed in seed::read_seeds(&config.seeds)? {
+        let outcome = store.load_seed(
+            &seed.name,
+            &seed.item,
+            seed.source.as_deref(),
+            seed.language.as_deref(),
+            now,
+        )?;
+        match outcome {
+            SeedOutcome::Created(id) => {
+                tracing::info!(seed = %seed.name, article_id = id.0, "loaded seed")
+            }
+            SeedOutcome::Revised(id) => {
+                tracing::info!(seed = %seed.name, article_id = id.0, "seed edited: new revision")
+            }
+            SeedOutcome::Unchanged(_) => {}
+        }
+    }
+    Ok(())
+}
+
+impl Context {
+    /// Builds the context: store, seeds, feeds synced with the config, HTTP client, topic.
+    pub fn start(config: Config) -> Result<Context, Error> {
+        let store = open_store(&config)?;
+        let groups = config
+            .topic
+            .groups
+            .clone()
+            .unwrap_or_else(topic::default_groups);
+        let topic = Topic::new(&groups)?;
+        let fetcher = Fetcher::new(Limits {
+            timeout: config.poll.timeout,
+            connect_timeout: config.poll.connect_timeout,
+            max_body: config.poll.max_body,
+            user_agent: config
+                .poll
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| fetch::DEFAULT_USER_AGENT.to_owned()),
+        })?;
+        let log_sink = config.alerts.log.clone().map(LogSink::new);
+        let sinks = log_sink.iter().map(|_| LOG_SINK.to_owned()).collect();
+        let ctx = Context {
+            store: Arc::new(Mutex::new(store)),
+            fetcher,
+            topic: Arc::new(topic),
+            sinks: Arc::new(sinks),
+            log_sink,
+            config,
+        };
+        ctx.sync_feeds()?;
+        Ok(ctx)
+    }
+
+    fn sync_feeds(&self) -> Result<Vec<FeedState>, Error> {
+        let configured: Vec<(String, String)> = self
+            .config
+            .feeds
+            .iter()
+            .map(|f| (f.name.clone(), f.url.to_string()))
+            .collect();
+        Ok(pipeline::lock(&self.store).sync_feeds(&configured)?)
+    }
+
+    fn feed_config(&self, feed: &FeedState) -> Option<FeedConfig> {
+        self.config
+            .feeds
+            .iter()
+            .find(|f| f.url.as_str() == feed.url)
+            .cloned()
+    }
+}
+
+/// What one pass did, for `poll`'s summary.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassSummary {
+    pub polled: u64,
+    pub not_modified: u64,
+    pub failed: u64,
+    pub new_articles: u64,
+    pub changed_articles: u64,
+    pub delivered: u64,
+}
+
+/// Limits on polls in flight: overall and per host.
+struct Limiter {
+    global: Arc<Semaphore>,
+    per_host_limit: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Limiter {
+    fn new(global: usize, per_host: usize) -> Limiter {
+        Limiter {
+            global: Arc::new(Semaphore::new(global.max(1))),
+            per_host_limit: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn host(&self, host: String) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_limit))),
+        )
+    }
+}
+
+/// Spawns the poll of one feed into `tasks`, waiting for its turn under the limits.
+fn spawn_poll(
+    tasks: &mut JoinSet<(FeedId, Result<Outcome, pipeline::Error>)>,
+    ctx: &Arc<Context>,
+    limiter: &Arc<Limiter>,
+    feed: FeedState,
+    config: FeedConfig,
+) {
+    let ctx = Arc::clone(ctx);
+    let limiter = Arc::clone(limiter);
+    tasks.spawn(async move {
+        let id = feed.id;
+        let host = limiter.host(pipeline::host_of(&config.url));
+        // The semaphores are never closed, so acquiring cannot fail.
+        let (Ok(_global), Ok(_host)) = (limiter.global.acquire().await, host.acquire_owned().await)
+        else {
+            return (id, Ok(Outcome::Failed("poll limiter closed".into())));
+        };
+        let name = feed.name.clone();
+        let result = pipeline::poll_feed(ctx, feed, config).await;
+        match &result {
+            Ok(Outcome::Failed(error)) => {
+                tracing::warn!(feed = %name, error = %error, "poll failed")
+            }
+            Ok(Outcome::Updated {
+                items,
+                new_articles,
+                changed_articles,
+            }) => tracing::info!(
+                feed = %name,
+                items,
+                new = new_articles,
+                changed = changed_articles,
+                "polled"
+            ),
+            Ok(Outcome::NotModified) => tracing::debug!(feed = %name, "not modified"),
+            Err(error) => tracing::error!(feed = %name, error = %error, "cannot record poll"),
+        }
+        (id, result)
+    });
+}
+
+/// Appends pending alerts to the alert log.
+pub async fn deliver_alerts(ctx: &Arc<Context>) -> Result<u64, Error> {
+    let Some(sink) = ctx.log_sink.clone() else {
+        return Ok(0);
+    };
+    let store = Arc::clone(&ctx.store);
+    let written =
+        tokio::task::spawn_blocking(move || sink.deliver_pending(&mut pipeline::lock(&store)))
+            .await
+            .map_err(pipeline::Error::from)??;
+    Ok(written as u64)
+}
+
+fn tally(summary: &mut PassSummary, result: &Result<Outcome, pipeline::Error>) {
+    summary.polled += 1;
+    match result {
+        Ok(Outcome::NotModified) => summary.not_modified += 1,
+        Ok(Outcome::Updated {
+            new_articles,
+            changed_articles,
+            ..
+        }) => {
+            summary.new_articles += new_articles;
+            summary.changed_articles += changed_articles;
+        }
+        Ok(Outcome::Failed(_)) | Err(_) => summary.failed += 1,
+    }
+}
+
+/// Waits for in-flight polls up to [`SHUTDOWN_GRACE`], then abandons the rest.
+async fn drain(
+    tasks: &mut JoinSet<(FeedId, Result<Outcome, pipeline::Error>)>,
+    summary: &mut PassSummary,
+) {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while !tasks.is_empty() {
+        match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+            Ok(Some(Ok((_, result)))) => tally(summary, &result),
+            Ok(Some(Err(error))) => tracing::error!(error = %error, "poll task failed"),
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    abandoned = tasks.len(),
+                    "stopping: abandoning polls in flight"
+                );
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+}
+
+/// One pass over the feeds that are due (every active feed with `all`), then the outbox.
+/// Stops early, like `run`, when `shutdown` turns true.
+pub async fn poll_pass(
+    ctx: Arc<Context>,
+    all: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<PassSummary, Error> {
+    let feeds = ctx.sync_feeds()?;
+    let limiter = Arc::new(Limiter::new(
+        ctx.config.poll.concurrency,
+        ctx.config.poll.per_host,
+    ));
+    let mut tasks = JoinSet::new();
+    let now = Utc::now();
+    for feed in feeds {
+        if !all && !scheduler::is_due(feed.next_poll_at, now) {
+            continue;
+        }
+        if let Some(config) = ctx.feed_config(&feed) {
+            spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
+        }
+    }
+    let mut summary = PassSummary::default();
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok((_, result))) => tally(&mut summary, &result),
+                Some(Err(error)) => tracing::error!(error = %error, "poll task failed"),
+                None => break,
+            },
+            _ = shutdown.wait_for(|stop| *stop) => {
+                drain(&mut tasks, &mut summary).await;
+                break;
+            }
+        }
+    }
+    summary.delivered = deliver_alerts(&ctx).await?;
+    Ok(summary)
+}
+
+/// Polls on schedule until `shutdown` turns true; then takes no new work, lets polls in flight
+/// finish within [`SHUTDOWN_GRACE`], delivers what they produced and returns.
+pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
+    let limiter = Arc::new(Limiter::new(
+        ctx.config.poll.concurrency,
+        ctx.config.poll.per_host,
+    ));
+    let mut tasks = JoinSet::new();
+    let mut in_flight: HashSet<FeedId> = HashSet::new();
+    let mut summary = PassSummary::default();
+    // Alerts committed before a crash are delivered first.
+    log_delivery(deliver_alerts(&ctx).await);
+    tracing::info!(feeds = ctx.config.feeds.len(), "storywatch running");
+    loop {
+        let feeds = {
+            let store = Arc::clone(&ctx.store);
+            with_store(&store, |s| s.active_feeds()).await?
+        };
+        let now = Utc::now();
+        let mut wake = now + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
+        for feed in feeds {
+            if in_flight.contains(&feed.id) {
+                continue;
+            }
+            if scheduler::is_due(feed.next_poll_at, now) {
+                if let Some(config) = ctx.feed_config(&feed) {
+                    in_flight.insert(feed.id);
+                    spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
+                }
+            } else if let Some(next) = feed.next_poll_at {
+                wake = wake.min(next);
+            }
+        }
+        let sleep = (wake - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP);
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            Some(joined) = tasks.join_next() => {
+                match joined {
+                    Ok((id, result)) => {
+                        in_flight.remove(&id);
+                        tally(&mut summary, &result);
+                        if let Ok(Outcome::Updated { .. }) = result {
+                            log_delivery(deliver_alerts(&ctx).await);
+                        }
+                    }
+                    // A panicked poll: its feed stays in flight for the rest of this run
+                    // rather than being polled in a loop; the error says which task.
+                    Err(error) => tracing::error!(error = %error, "poll task failed"),
+                }
+            }
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+    tracing::info!(in_flight = tasks.len(), "stopping");
+    drain(&mut tasks, &mut summary).await;
+    log_delivery(deliver_alerts(&ctx).await);
+    tracing::info!(
+        polled = summary.polled,
+        new = summary.new_articles,
+        changed = summary.changed_articles,
+        failed = summary.failed,
+        "stopped"
+    );
+    Ok(())
+}
+
+/// A failed delivery is retried on the next round: log it and go on.
+fn log_delivery(result: Result<u64, Error>) {
+    match result {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(sink = LOG_SINK, delivered = n, "alerts delivered"),
+        Err(error) => tracing::warn!(sink = LOG_SINK, error = %error, "alert delivery failed"),
+    }
+}

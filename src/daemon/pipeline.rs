@@ -1,0 +1,194 @@
+//! One feed, top to bottom: fetch, parse and normalize, topic, store. The only place that
+//! knows the order of the stages. A failure of any stage is this feed's failure only: it is
+//! recorded in `fetches` and `feeds.last_error`, the feed is backed off, and the caller goes on.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use chrono::Utc;
+use url::Url;
+
+use super::Context;
+use super::scheduler;
+use crate::config::FeedConfig;
+use crate::fetch::{Fetched, Validators};
+use crate::model::FilterMode;
+use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, Store};
+
+/// What one poll of one feed came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    NotModified,
+    Updated {
+        items: u64,
+        new_articles: u64,
+        changed_articles: u64,
+    },
+    Failed(String),
+}
+
+/// Errors that stop a feed's poll from being recorded at all: only the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("a storage task stopped unexpectedly: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Polls one feed and records the result.
+pub async fn poll_feed(
+    ctx: Arc<Context>,
+    feed: FeedState,
+    config: FeedConfig,
+) -> Result<Outcome, Error> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let interval = config.interval(&ctx.config.poll);
+    let validators = Validators {
+        etag: feed.etag.clone(),
+        last_modified: feed.last_modified.clone(),
+    };
+    let fetched = ctx.fetcher.fetch_feed(&config.url, &validators).await;
+    let mut record = FetchRecord {
+        started_at,
+        ..FetchRecord::default()
+    };
+
+    let (status, body, validators) = match fetched {
+        Ok(Fetched::NotModified) => {
+            record.http_status = Some(304);
+            record.duration_ms = elapsed_ms(clock);
+            let next =
+                scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
+            with_store(&ctx.store, move |s| {
+                s.record_not_modified(feed.id, &record, next)
+            })
+            .await?;
+            return Ok(Outcome::NotModified);
+        }
+        Ok(Fetched::Body {
+            status,
+            body,
+            validators,
+        }) => (status, body, validators),
+        Err(error) => {
+            record.http_status = error.status();
+            let message = error.to_string();
+            let retry_after = error.retry_after();
+            return record_failure(&ctx, feed, record, clock, interval, message, retry_after).await;
+        }
+    };
+    record.http_status = Some(status);
+    record.bytes = Some(body.len() as u64);
+
+    // Parsing, normalizing and matching are CPU work: keep them off the async workers.
+    let url = config.url.clone();
+    let topic = Arc::clone(&ctx.topic);
+    let filter = config.filter;
+    let parsed = tokio::task::spawn_blocking(move || {
+        crate::feed::parse_feed(&body, &url).map(|items| {
+            items
+                .into_iter()
+                .map(|item| {
+                    let verdict = topic.evaluate(&item.title, &item.body);
+                    Candidate {
+                        relevant: filter == FilterMode::None || verdict.relevant,
+                        matched_terms: verdict.matched_terms,
+                        item,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .await?;
+    let candidates = match parsed {
+        Ok(candidates) => candidates,
+        Err(error) => {
+            let message = format!("{}: {error}", config.url);
+            return record_failure(&ctx, feed, record, clock, interval, message, None).await;
+        }
+    };
+
+    record.items = Some(candidates.len() as u64);
+    record.duration_ms = elapsed_ms(clock);
+    let next = scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
+    let items = candidates.len() as u64;
+    let sinks = Arc::clone(&ctx.sinks);
+    let min_words_changed = ctx.config.alerts.min_words_changed;
+    let counts = with_store(&ctx.store, move |s| {
+        s.record_feed(
+            FeedWrite {
+                feed: feed.id,
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                fetch: record,
+                next_poll_at: next,
+                candidates,
+                sinks: &sinks,
+                min_words_changed,
+            },
+            Utc::now(),
+        )
+    })
+    .await?;
+    Ok(Outcome::Updated {
+        items,
+        new_articles: counts.new_articles,
+        changed_articles: counts.changed_articles,
+    })
+}
+
+async fn record_failure(
+    ctx: &Context,
+    feed: FeedState,
+    mut record: FetchRecord,
+    clock: Instant,
+    interval: std::time::Duration,
+    message: String,
+    retry_after: Option<std::time::Duration>,
+) -> Result<Outcome, Error> {
+    record.duration_ms = elapsed_ms(clock);
+    record.error = Some(message.clone());
+    let failures = feed.consecutive_failures.saturating_add(1);
+    let next = scheduler::next_after_failure(
+        Utc::now(),
+        interval,
+        failures,
+        retry_after,
+        scheduler::sample_jitter(),
+    );
+    with_store(&ctx.store, move |s| {
+        s.record_failure(feed.id, &record, next)
+    })
+    .await?;
+    Ok(Outcome::Failed(message))
+}
+
+/// Runs `f` on the write connection, on a blocking thread: SQLite calls block.
+pub(crate) async fn with_store<T, F>(store: &Arc<Mutex<Store>>, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, store::Error> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    let result = tokio::task::spawn_blocking(move || f(&mut lock(&store))).await?;
+    Ok(result?)
+}
+
+/// Locks the store. A panic while holding the lock cannot leave a transaction half applied
+/// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
+pub(crate) fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn elapsed_ms(clock: Instant) -> u64 {
+    u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The host a feed is fetched from, for the per-host limit.
+pub fn host_of(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_ascii_lowercase()
+}

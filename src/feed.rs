@@ -1,0 +1,676 @@
+//! The parse and normalize stage.
+//!
+//! Takes the raw bytes of a fetched feed (RSS 0.9x/1.0/2.0, Atom or JSON Feed, parsed by
+//! feed-rs) and the feed's URL; gives one [`Item`] per entry with a stable identity and
+//! comparable text:
+//! - identity in layers: the canonical link, else the feed's guid, else (an entry with
+//!   neither) a key from its title and date, because feed-rs would otherwise invent a random
+//!   id and the entry would be "new" on every poll;
+//! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
+//!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible
+//!   characters dropped and whitespace collapsed;
+//! - a content hash over a form that also folds quote styles, so an edit of whitespace,
+//!   quotes, soft hyphens or invisible characters is not an edit.
+//!
+//! It does not judge relevance (topic) or compare with earlier revisions (store, diff).
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+use url::Url;
+
+use crate::model::{ArticleKey, BodyKind, Item};
+
+/// Errors of the parse stage.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not a feed: {reason}")]
+    NotAFeed { reason: String },
+}
+
+/// Query parameters that only track where a reader came from; dropped from canonical links.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "_ga",
+    "_gl",
+    "yclid",
+    "ref_src",
+    "cmpid",
+    "ocid",
+    "mkt_tok",
+    "oly_enc_id",
+    "oly_anon_id",
+    "__twitter_impression",
+    "spm",
+    "rss",
+    "ito",
+];
+
+/// Elements whose content is never text.
+const SKIPPED_ELEMENTS: &[&str] = &[
+    "script", "style", "noscript", "template", "iframe", "svg", "head", "object", "math", "select",
+    "textarea",
+];
+
+/// Elements that start a new line.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "tr",
+    "section",
+    "article",
+    "figure",
+    "figcaption",
+    "pre",
+    "hr",
+    "table",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "dd",
+    "dt",
+    "dl",
+    "main",
+    "address",
+    "details",
+    "summary",
+    "caption",
+    "tbody",
+    "thead",
+    "tfoot",
+];
+
+/// Parses a feed body and normalizes every entry. An entry with no link, no guid and no
+/// title cannot be identified and is skipped.
+pub fn parse_feed(body: &[u8], feed_url: &Url) -> Result<Vec<Item>, Error> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url.as_str()))
+        // feed-rs invents an id for an entry without one (a hash of link and title, which
+        // changes with the title, or a random UUID); an empty id tells us there was none.
+        .id_generator(|_, _, _| String::new())
+        .build();
+    let feed = parser.parse(body).map_err(|e| Error::NotAFeed {
+        reason: e.to_string(),
+    })?;
+    let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
+    Ok(feed
+        .entries
+        .into_iter()
+        .filter_map(|entry| normalize_entry(entry, feed_url, &host))
+        .collect())
+}
+
+fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> Option<Item> {
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| entry.links.first());
+    let url = link.and_then(|l| canonical_url(&l.href, Some(feed_url)));
+    let guid = Some(entry.id.trim().to_owned()).filter(|g| !g.is_empty());
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| html_to_text(&t.content).replace('\n', " "))
+        .unwrap_or_default();
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(html_to_text)
+        .filter(|c| !c.is_empty());
+    let (body, body_kind) = match content {
+        Some(content) => (content, BodyKind::Content),
+        None => (
+            entry
+                .summary
+                .as_ref()
+                .map(|s| html_to_text(&s.content))
+                .unwrap_or_default(),
+            BodyKind::Summary,
+        ),
+    };
+    let published_at: Option<DateTime<Utc>> = entry.published.or(entry.updated);
+    let title_keys = title_keys(&title);
+
+    let mut keys = Vec::with_capacity(2);
+    if let Some(url) = &url {
+        keys.push(ArticleKey(format!("url:{url}")));
+    }
+    if let Some(guid) = &guid {
+        keys.push(ArticleKey(format!("guid:{host}/{guid}")));
+    }
+    if keys.is_empty() {
+        let first = title_keys.first()?;
+        let date = published_at
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        keys.push(ArticleKey(format!(
+            "anon:{host}/{}",
+            sha256_hex(format!("{}|{date}", first.0).as_bytes())
+        )));
+    }
+    Some(Item {
+        keys,
+        title_keys,
+        url,
+        guid,
+        content_hash: content_hash(&title, &body),
+        title,
+        body,
+        body_kind,
+        published_at,
+    })
+}
+
+/// The canonical form of a link, resolved against `base`: lower-case scheme and host, no
+/// default port, no fragment, no tracking parameters (other parameters kept as written, in
+/// order). Only http and https links have one.
+pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
+    let raw = raw.trim();
+    let mut url = match base {
+        Some(base) => base.join(raw).ok()?,
+        None => Url::parse(raw).ok()?,
+    };
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return None;
+    }
+    // The url crate already lower-cases scheme and host and drops default ports.
+    url.set_fragment(None);
+    if let Some(query) = url.query() {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !is_tracking_param(pair))
+            .collect();
+        let kept = kept.join("&");
+        url.set_query(if kept.is_empty() { None } else { Some(&kept) });
+    }
+    Some(url.into())
+}
+
+fn is_tracking_param(pair: &str) -> bool {
+    let key = pair
+        .split('=')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    key.starts_with("utm_") || TRACKING_PARAMS.contains(&key.as_str())
+}
+
+/// HTML (or text that may hold entities) to normalized plain text. A hand-written scanner,
+/// linear in the input and tolerant of broken markup: a `<` that opens no tag is text.
+pub fn html_to_text(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(offset) = html[i..].find('<') else {
+            out.push_str(&html[i..]);
+            break;
+        };
+        out.push_str(&html[i..i + offset]);
+        i += offset;
+        let rest = &html[i..];
+        if rest.starts_with("<!--") {
+            i = rest[4..].find("-->").map_or(bytes.len(), |e| i + 4 + e + 3);
+            continue;
+        }
+        if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
+            let end = cdata.find("]]>").unwrap_or(cdata.len());
+            out.push_str(&cdata[..end]);
+            i += 9 + end + 3.min(cdata.len() - end);
+            continue;
+        }
+        let closing = bytes.get(i + 1) == Some(&b'/');
+        let name_start = i + 1 + usize::from(closing);
+        let name_len = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let starts_like_tag = bytes
+            .get(name_start)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'!' || *b == b'?');
+        if !starts_like_tag {
+            out.push('<');
+            i += 1;
+            continue;
+        }
+        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
+        let end = tag_end(bytes, name_start + name_len);
+        if !closing && SKIPPED_ELEMENTS.contains(&name.as_str()) {
+            let self_closing = end >= 2 && bytes[end - 2] == b'/';
+            i = if self_closing {
+                end
+            } else {
+                skip_element(bytes, end, &name)
+            };
+            continue;
+        }
+        if BLOCK_ELEMENTS.contains(&name.as_str()) {
+            out.push('\n');
+        } else if name == "td" || name == "th" {
+            out.push(' ');
+        }
+        i = end;
+    }
+    normalize_text(&html_escape::decode_html_entities(&out))
+}
+
+/// The index just past the `>` that ends a tag, skipping `>` inside quoted attribute values.
+fn tag_end(bytes: &[u8], mut i: usize) -> usize {
+    let mut quote = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => return i + 1,
+            None => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The index just past `</name ...>`, or the end of input when the element is never closed.
+fn skip_element(bytes: &[u8], mut i: usize, name: &str) -> usize {
+    while i + 2 <= bytes.len() {
+        if bytes[i] == b'<' && bytes[i + 1] == b'/' {
+            let after = i + 2 + name.len();
+            if after <= bytes.len() && bytes[i + 2..after].eq_ignore_ascii_case(name.as_bytes()) {
+                return tag_end(bytes, after);
+            }
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Characters that carry no visible text: soft hyphen, zero-width characters, word joiner,
+/// byte-order mark and bidirectional controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}'
+        | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Unicode NFC, invisible characters removed, every kind of space made a plain space, runs of
+/// spaces collapsed, lines trimmed and blank lines dropped: paragraphs are separated by one
+/// `\n`.
+pub fn normalize_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    let mut pending_newline = false;
+    for c in s.nfc() {
+        if is_invisible(c) {
+            continue;
+        }
+        if matches!(
+            c,
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}' | '\u{85}'
+        ) {
+            pending_newline = !out.is_empty();
+            pending_space = false;
+        } else if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_newline {
+                out.push('\n');
+            } else if pending_space {
+                out.push(' ');
+            }
+            pending_newline = false;
+            pending_space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Folds quote styles to ASCII: an edit that only changes “curly” to "straight" quotes is
+/// not an edit.
+fn fold_quotes(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '“' | '”' | '„' | '‟' | '«' | '»' | '″' | '〝' | '〞' | '＂' => '"',
+            '‘' | '’' | '‚' | '‛' | '′' | '‹' | '›' | '＇' | '`' => '\'',
+            c => c,
+        })
+        .collect()
+}
+
+/// Hex SHA-256 of the comparison form of title and body (quotes folded; whitespace and
+/// invisible characters are already normalized away).
+pub fn content_hash(title: &str, body: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(fold_quotes(title).as_bytes());
+    hasher.update(b"\n\n");
+    hasher.update(fold_quotes(body).as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Keys under which an article is matched by title (a seed without a URL): the title
+/// lower-cased with quotes and punctuation folded, and, when it ends in a publisher suffix
+/// (" - FT", " | Reuters", as Google News and Censor.NET write them) and at least four words
+/// remain, the same without that suffix.
+pub fn title_keys(title: &str) -> Vec<ArticleKey> {
+    let mut keys = Vec::with_capacity(2);
+    let full = fold_title(title);
+    if full.is_empty() {
+        return keys;
+    }
+    keys.push(ArticleKey(format!("title:{full}")));
+    let cut = [" - ", " | ", " — ", " – "]
+        .iter()
+        .filter_map(|sep| title.rfind(sep))
+        .max();
+    if let Some(cut) = cut {
+        let stripped = fold_title(&title[..cut]);
+        if stripped.split(' ').count() >= 4 && stripped != full {
+            keys.push(ArticleKey(format!("title:{stripped}")));
+        }
+    }
+    keys
+}
+
+fn fold_title(title: &str) -> String {
+    let folded: String = fold_quotes(title)
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_plain_text() {
+        let cases = [
+            (
+                "paragraphs_become_lines",
+                "<p>One.</p><p>Two.</p>",
+                "One.\nTwo.",
+            ),
+            ("br_breaks_a_line", "a<br/>b<BR>c", "a\nb\nc"),
+            (
+                "script_and_style_dropped",
+                "<script>var x = '<p>';</script>Text<style>p{}</style>",
+                "Text",
+            ),
+            (
+                "entities_decoded",
+                "Kim&nbsp;Jong&nbsp;Un&#8217;s &amp; Putin&#x2019;s &mdash; deal",
+                "Kim Jong Un’s & Putin’s — deal",
+            ),
+            ("comments_removed", "a<!-- <p>hidden</p> -->b", "ab"),
+            ("angle_bracket_in_text", "3 < 5 and 7<8", "3 < 5 and 7<8"),
+            (
+                "quoted_gt_in_attribute",
+                "<a title=\"a > b\" href='x'>link</a> text",
+                "link text",
+            ),
+            ("unclosed_tag_at_end", "text <b", "text"),
+            (
+                "nested_lists",
+                "<ul><li>one<ul><li>two</li></ul></li><li>three</li></ul>",
+                "one\ntwo\nthree",
+            ),
+            (
+                "escaped_tags_stay_text",
+                "&lt;b&gt;bold&lt;/b&gt;",
+                "<b>bold</b>",
+            ),
+            (
+                "cdata_kept_as_text",
+                "<![CDATA[raw <text>]]>after",
+                "raw <text>after",
+            ),
+            (
+                "unclosed_script_drops_rest",
+                "before<script>never closed",
+                "before",
+            ),
+            (
+                "table_cells_spaced",
+                "<table><tr><td>a</td><td>b</td></tr></table>",
+                "a b",
+            ),
+        ];
+        for (name, html, text) in cases {
+            assert_eq!(html_to_text(html), text, "{name}");
+        }
+    }
+
+    #[test]
+    fn text_is_normalized() {
+        let cases = [
+            (
+                "nbsp_and_narrow_spaces",
+                "a\u{00A0}b\u{202F}c\u{2009}d",
+                "a b c d",
+            ),
+            ("soft_hyphen_removed", "Pyong\u{00AD}yang", "Pyongyang"),
+            ("zero_width_removed", "Rus\u{200B}sia\u{FEFF}", "Russia"),
+            (
+                "crlf_and_blank_lines",
+                "one\r\n\r\n\r\ntwo  \n  three",
+                "one\ntwo\nthree",
+            ),
+            ("nfc", "e\u{301}", "é"),
+            ("trimmed", "  \n text \n ", "text"),
+            ("spaces_collapsed", "a \t  b", "a b"),
+        ];
+        for (name, input, expected) in cases {
+            assert_eq!(normalize_text(input), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn content_hash_ignores_noise_but_not_words() {
+        let base = content_hash("Title", "He said “yes” to Moscow’s offer.");
+        let cases = [
+            (
+                "quote_style_only",
+                content_hash("Title", "He said \"yes\" to Moscow's offer."),
+                true,
+            ),
+            (
+                "whitespace_only_after_normalize",
+                content_hash(
+                    "Title",
+                    &normalize_text("He  said “yes”\u{00A0}to Moscow’s offer."),
+                ),
+                true,
+            ),
+            (
+                "word_changed",
+                content_hash("Title", "He said “no” to Moscow’s offer."),
+                false,
+            ),
+            (
+                "title_changed",
+                content_hash("Other", "He said “yes” to Moscow’s offer."),
+                false,
+            ),
+        ];
+        for (name, hash, same) in cases {
+            assert_eq!(hash == base, same, "{name}");
+        }
+        assert_eq!(base.len(), 64);
+    }
+
+    #[test]
+    fn links_are_canonical() {
+        let base = Url::parse("https://www.nknews.org/feed/").expect("url");
+        let cases = [
+            (
+                "tracking_removed",
+                "https://www.nknews.org/a/?utm_source=rss&utm_medium=rss",
+                Some("https://www.nknews.org/a/"),
+            ),
+            (
+                "other_params_kept",
+                "https://ex.org/a?id=5&fbclid=x&page=2",
+                Some("https://ex.org/a?id=5&page=2"),
+            ),
+            (
+                "fragment_dropped",
+                "https://ex.org/a#comments",
+                Some("https://ex.org/a"),
+            ),
+            (
+                "host_and_scheme_lowered",
+                "HTTPS://EX.Org/Path",
+                Some("https://ex.org/Path"),
+            ),
+            (
+                "default_port_dropped",
+                "https://ex.org:443/a",
+                Some("https://ex.org/a"),
+            ),
+            (
+                "other_port_kept",
+                "http://ex.org:8080/a",
+                Some("http://ex.org:8080/a"),
+            ),
+            (
+                "relative_resolved",
+                "/2026/11/story/",
+                Some("https://www.nknews.org/2026/11/story/"),
+            ),
+            ("not_http", "mailto:editor@ex.org", None),
+            (
+                "case_insensitive_tracking",
+                "https://ex.org/a?UTM_Campaign=x",
+                Some("https://ex.org/a"),
+            ),
+        ];
+        for (name, raw, expected) in cases {
+            assert_eq!(
+                canonical_url(raw, Some(&base)).as_deref(),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn title_keys_strip_a_publisher_suffix() {
+        let keys = |t: &str| title_keys(t).into_iter().map(|k| k.0).collect::<Vec<_>>();
+        assert_eq!(
+            keys("North Korea and Russia deepen economic ties - FT"),
+            [
+                "title:north korea and russia deepen economic ties ft",
+                "title:north korea and russia deepen economic ties"
+            ]
+        );
+        assert_eq!(keys("Short one - FT"), ["title:short one ft"]);
+        assert_eq!(keys("“Quoted”  Title’s"), ["title:quoted title s"]);
+        assert!(keys("").is_empty());
+    }
+
+    fn url() -> Url {
+        Url::parse("https://example.org/feed").expect("url")
+    }
+
+    #[test]
+    fn rss_content_is_preferred_over_summary() {
+        let rss = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title>
+<item><title>Kim &amp;amp; Putin</title><link>https://example.org/a?utm_source=rss</link>
+<guid isPermaLink="false">https://example.org/?p=1</guid>
+<description>Short &amp;nbsp;summary</description>
+<content:encoded><![CDATA[<p>Full&nbsp;text.</p><p>Second.</p>]]></content:encoded>
+<pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item></channel></rss>"#;
+        let items = parse_feed(rss.as_bytes(), &url()).expect("parses");
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item.title, "Kim & Putin");
+        assert_eq!(item.body, "Full text.\nSecond.");
+        assert_eq!(item.body_kind, BodyKind::Content);
+        assert_eq!(item.url.as_deref(), Some("https://example.org/a"));
+        assert_eq!(item.guid.as_deref(), Some("https://example.org/?p=1"));
+        assert_eq!(item.keys[0].0, "url:https://example.org/a");
+        assert_eq!(item.keys[1].0, "guid:example.org/https://example.org/?p=1");
+        assert!(item.published_at.is_some());
+    }
+
+    #[test]
+    fn atom_and_json_feed_parse() {
+        let atom = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><updated>2026-11-28T04:00:00Z</updated>
+<entry><title>Story</title><id>urn:uuid:1</id><updated>2026-11-28T04:00:00Z</updated>
+<link rel="alternate" href="/s/1"/><summary type="html">&lt;p&gt;Sum&lt;/p&gt;</summary></entry></feed>"#;
+        let items = parse_feed(atom.as_bytes(), &url()).expect("atom");
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/s/1"));
+        assert_eq!(items[0].body, "Sum");
+        assert_eq!(items[0].body_kind, BodyKind::Summary);
+
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":"42","url":"https://example.org/j","title":"J","content_html":"<p>Body</p>"}]}"#;
+        let items = parse_feed(json.as_bytes(), &url()).expect("json feed");
+        assert_eq!(items[0].guid.as_deref(), Some("42"));
+        assert_eq!(items[0].body, "Body");
+    }
+
+    #[test]
+    fn entry_without_guid_or_link_has_a_stable_identity() {
+        let rss = r#"<rss version="2.0"><channel><title>t</title>
+<item><title>Russia and North Korea open air route</title><description>Text</description>
+<pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item></channel></rss>"#;
+        let first = parse_feed(rss.as_bytes(), &url()).expect("parses");
+        let second = parse_feed(rss.as_bytes(), &url()).expect("parses");
+        assert_eq!(first[0].guid, None);
+        assert_eq!(first[0].keys, second[0].keys);
+        assert!(first[0].keys[0].0.starts_with("anon:example.org/"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_feed() {
+        for body in [
+            &b""[..],
+            b"<html><body>page</body></html>",
+            b"\xff\xfe garbage",
+        ] {
+            assert!(parse_feed(body, &url()).is_err());
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The fetch stage: one HTTP GET of one feed.
+//!
+//! Takes a feed URL and the validators stored from its last answer (ETag, Last-Modified) and
+//! gives either `Fetched::NotModified` or the body with its new validators. It bounds every
+//! request: a connect timeout, a total timeout that also covers reading the body (reqwest has
+//! none by default, and a read timeout does not stop a server that drips a byte at a time), at
+//! most 5 redirects, and a body limit enforced while streaming the *decompressed* body, so a
+//! small gzip bomb is abandoned after `max_body` bytes instead of inflating in memory. It does
+//! not parse, schedule or retry: a failure is returned, and the scheduler decides when to
+//! come back.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+use reqwest::{StatusCode, redirect};
+use url::Url;
+
+/// The User-Agent sent when the config sets none. Some publishers (TASS among them) reject the
+/// defaults of HTTP libraries, and a clear name lets webmasters know who polls them.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "storywatch/",
+    env!("CARGO_PKG_VERSION"),
+    " (news feed monitor; polite conditional GET)"
+);
+
+/// How many redirects one request follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// The longest `Retry-After` honoured: a server asking for more is polled again after a day.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Errors of the fetch stage. Each names the feed URL it happened to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("{url}: timed out after {}s", after.as_secs())]
+    Timeout { url: String, after: Duration },
+    #[error("{url}: cannot connect: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{url}: too many redirects or a redirect to a forbidden place: {reason}")]
+    Redirect { url: String, reason: String },
+    #[error("{url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: u16,
+        /// The server's `Retry-After`, when it sent one with a 429 or 503.
+        retry_after: Option<Duration>,
+    },
+    #[error("{url}: body larger than the {limit} byte limit (max_body)")]
+    TooLarge { url: String, limit: u64 },
+    #[error("{url}: {reason}")]
+    Request { url: String, reason: String },
+}
+
+impl Error {
+    /// The HTTP status, when the server answered with an error status.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Validators from the previous answer, sent back for a conditional GET (RFC 9110 §13.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What one fetch gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// `304 Not Modified`: nothing to parse.
+    NotModified,
+    /// A 2xx answer with its (decompressed) body.
+    Body {
+        status: u16,
+        body: Vec<u8>,
+        validators: Validators,
+    },
+}
+
+/// Limits of every fetch.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body: u64,
+    pub user_agent: String,
+}
+
+/// The feed fetcher: one HTTP client shared by every feed (connection pooling per host).
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> Result<Fetcher, Error> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(limits.user_agent.clone())
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.timeout)
+            .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+            .build()
+            .map_err(Error::Client)?;
+        Ok(Fetcher { client, limits })
+    }
+
+    /// GETs `url`, conditionally when `validators` has anything.
+    pub async fn fetch_feed(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
+        // reqwest's own timeout covers the body too; this outer one is the guarantee that no
+        // await in here outlives the limit, whatever the server does.
+        let limit = self.limits.timeout;
+        match tokio::time::timeout(limit, self.fetch_inner(url, validators)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout {
+                url: url.to_string(),
+                after: limit,
+            }),
+        }
+    }
+
+    async fn fetch_inner(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
+        let mut request = self.client.get(url.clone()).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, \
+             application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5",
+        );
+        if let Some(etag) = &validators.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &validators.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, modified);
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(url, e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            let retry_after = match status {
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                    retry_after(response.headers(), Utc::now())
+                }
+                _ => None,
+            };
+            return Err(Error::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                retry_after,
+            });
+        }
+        let validators = Validators {
+            etag: header_text(response.headers(), header::ETAG),
+            last_modified: header_text(response.headers(), header::LAST_MODIFIED),
+        };
+        let max = self.limits.max_body;
+        // A declared length over the limit is refused before reading anything. With
+        // compression the length is that of the compressed body, so the stream is checked too.
+        if response.content_length().is_some_and(|n| n > max) {
+            return Err(Error::TooLarge {
+                url: url.to_string(),
+                limit: max,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(url, e))? {
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(Error::TooLarge {
+                    url: url.to_string(),
+                    limit: max,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body {
+            status: status.as_u16(),
+            body,
+            validators,
+        })
+    }
+
+    fn classify(&self, url: &Url, error: reqwest::Error) -> Error {
+        let url = url.to_string();
+        if error.is_timeout() {
+            Error::Timeout {
+                url,
+                after: self.limits.timeout,
+            }
+        } else if error.is_redirect() {
+            Error::Redirect {
+                url,
+                reason: error_chain(&error),
+            }
+        } else if error.is_connect() {
+            Error::Connect {
+                url,
+                reason: error_chain(&error),
+            }
+        } else {
+            Error::Request {
+                url,
+                reason: error_chain(&error),
+            }
+        }
+    }
+}
+
+/// Makes ring the process's TLS crypto provider: reqwest is built without one (see
+/// Cargo.toml). A second call, or a provider installed earlier, leaves it in place.
+fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The error and its causes on one line: reqwest's top-level message alone ("error sending
+/// request") does not say what went wrong.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = cause_source(source);
+    }
+    text
+}
+
+fn cause_source<'a>(
+    current: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    current.and_then(|c| c.source())
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), capped at a day.
+fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = header_text(headers, header::RETRY_AFTER)?;
+    let delay = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = DateTime::parse_from_rfc2822(&value)
+            .ok()?
+            .with_timezone(&Utc);
+        (at - now).to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-11-28T04:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let cases = [
+            ("delay_seconds", "120", Some(Duration::from_secs(120))),
+            (
+                "http_date",
+                "Sat, 28 Nov 2026 04:10:00 GMT",
+                Some(Duration::from_secs(600)),
+            ),
+            (
+                "date_in_the_past",
+                "Sat, 28 Nov 2026 03:00:00 GMT",
+                Some(Duration::ZERO),
+            ),
+            ("capped_at_a_day", "999999", Some(MAX_RETRY_AFTER)),
+            ("garbage", "soon", None),
+        ];
+        for (name, value, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&headers, now), expected, "{name}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The store: the only module that holds SQL.
+//!
+//! It takes plain data from the other stages (feed states, normalized items with their topic
+//! verdict, fetch outcomes, alert deliveries) and keeps them in one SQLite file in WAL mode, so
+//! that analysts can read it with `sqlite3` while the daemon writes. One [`Store`] owns the
+//! write connection; read-only commands open their own connection with [`Store::open_read_only`].
+//!
+//! Migrations are the numbered files in `migrations/`, embedded in the binary, applied in
+//! order inside a transaction each and recorded in `schema_migrations`; a database written by
+//! a newer binary is refused rather than guessed at.
+
+mod articles;
+mod feeds;
+mod outbox;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+pub use articles::{Candidate, FeedWrite, SeedOutcome};
+pub use feeds::{FeedState, FetchRecord};
+pub use outbox::{PendingAlert, PendingDiff};
+
+/// Errors of the store stage.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this storywatch supports ({supported}); \
+         run a newer storywatch or restore a backup"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("migration {number} ({name}) failed: {source}")]
+    Migration {
+        number: i64,
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// One embedded migration.
+struct Migration {
+    number: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration this binary knows, in order. A new file in `migrations/` is added here.
+const MIGRATIONS: &[Migration] = &[Migration {
+    number: 1,
+    name: "0001_core",
+    sql: include_str!("../../migrations/0001_core.sql"),
+}];
+
+/// How long a statement waits for a lock held by another connection (an analyst's
+/// transaction, a reader's checkpoint) before it reports `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The write side of the database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating it and its folder if missing) the database at `path` and applies every
+    /// pending migration.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL is durable across application crashes in WAL mode; only a power loss can
+        // take back the last transactions, and the outbox makes that harmless.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate(path)?;
+        Ok(store)
+    }
+
+    /// Opens the database read-only, for the read commands. It must already exist and be of a
+    /// schema this binary knows.
+    pub fn open_read_only(path: &Path) -> Result<Connection, Error> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found = schema_version(&conn)?;
+        let supported = latest_migration();
+        if found > supported {
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            });
+        }
+        Ok(conn)
+    }
+
+    /// The write connection, for tests and the read commands that share it.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), Error> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 applied_at TEXT NOT NULL
+             )",
+        )?;
+        let found = schema_version(&self.conn)?;
+        let supported = latest_migration();
+        if found > supported {
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            });
+        }
+        for migration in MIGRATIONS.iter().filter(|m| m.number > found) {
+            let wrap = |source| Error::Migration {
+                number: migration.number,
+                name: migration.name,
+                source,
+            };
+            let tx = self.conn.transaction().map_err(wrap)?;
+            tx.execute_batch(migration.sql).map_err(wrap)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    migration.number,
+                    migration.name,
+                    crate::model::format_time(chrono::Utc::now())
+                ],
+            )
+            .map_err(wrap)?;
+            tx.commit().map_err(wrap)?;
+            tracing::info!(migration = migration.name, "applied migration");
+        }
+        Ok(())
+    }
+}
+
+fn latest_migration() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.number)
+}
+
+/// The highest applied migration, 0 for a new database.
+fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    let has_table: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if has_table.is_none() {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )
+}
