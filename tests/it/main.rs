@@ -1,1 +1,135 @@
+//! Integration tests: the real `storywatch` binary against a real HTTP server on 127.0.0.1
+//! serving the feed files of `tests/fixtures/`, with a real SQLite file in a temp dir.
+//! One test binary, so the suite links once.
+
+mod cli;
+mod pipeline;
 mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rusqlite::Connection;
+use server::Server;
+
+/// A temporary installation: a folder with a config, a database and an alert log, and a
+/// loopback server for its feeds.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+}
+
+/// One `[[feed]]` of a test config.
+pub struct Feed<'a> {
+    pub name: &'a str,
+    pub path: &'a str,
+    pub filter: &'a str,
+}
+
+pub fn feed<'a>(name: &'a str, path: &'a str) -> Feed<'a> {
+    Feed {
+        name,
+        path,
+        filter: "topic",
+    }
+}
+
+impl Env {
+    /// A fresh folder with a copy of the shipped seeds, and a server with no routes yet.
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seeds = dir.path().join("seeds");
+        std::fs::create_dir(&seeds).expect("seeds folder");
+        for entry in std::fs::read_dir(seeds_dir()).expect("shipped seeds") {
+            let entry = entry.expect("seed entry");
+            std::fs::copy(entry.path(), seeds.join(entry.file_name())).expect("copy seed");
+        }
+        Env {
+            dir,
+            server: Server::start(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `storywatch.toml` with the given feeds and extra `[poll]` lines.
+    pub fn write_config(&self, feeds: &[Feed<'_>], poll: &str) {
+        let mut text = format!(
+            "database = {:?}\nseeds = {:?}\n\n[poll]\ninterval = \"1h\"\n{poll}\n\n[alerts]\nlog = {:?}\n",
+            self.path("data/storywatch.db"),
+            self.path("seeds"),
+            self.path("data/alerts.jsonl"),
+        );
+        for f in feeds {
+            text.push_str(&format!(
+                "\n[[feed]]\nname = {:?}\nurl = {:?}\nfilter = {:?}\n",
+                f.name,
+                self.server.url(f.path),
+                f.filter
+            ));
+        }
+        std::fs::write(self.path("storywatch.toml"), text).expect("write config");
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_storywatch"));
+        cmd.arg("--config")
+            .arg(self.path("storywatch.toml"))
+            .current_dir(self.dir.path())
+            .env_remove("STORYWATCH_CONFIG")
+            .env("RUST_LOG", "info");
+        cmd
+    }
+
+    /// Runs the binary with `args`; returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run storywatch")
+    }
+
+    /// `poll --all`, which must succeed.
+    pub fn poll(&self) -> Output {
+        let out = self.run(&["poll", "--all"]);
+        assert!(out.status.success(), "poll failed: {}", text(&out));
+        out
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.path("data/storywatch.db")).expect("open db")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+
+    /// The alert log's lines, parsed.
+    pub fn alert_log(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.path("data/alerts.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("alert line is JSON"))
+            .collect()
+    }
+}
+
+pub fn seeds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+}
+
+/// A fixture's text.
+pub fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// stdout and stderr of a run, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

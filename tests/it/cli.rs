@@ -1,0 +1,223 @@
+//! The command line as a user meets it: exit codes, migrate and seeds, signals, restarts.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::server::Reply;
+use crate::{Env, feed, fixture, text};
+
+/// Sends `signal` (e.g. "TERM") to a child process.
+fn signal(child: &Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Waits up to `limit` for `done`, checking every 50 ms.
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Waits for a child to exit, up to `limit`; kills it and fails past that.
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("storywatch did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn_run(env: &Env) -> Child {
+    env.command()
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn run")
+}
+
+#[test]
+fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
+    let env = Env::new();
+    env.write_config(&[], "");
+    for _ in 0..2 {
+        let out = env.run(&["migrate"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM articles WHERE origin = 'seed'"),
+        1
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM revisions"), 1);
+    let (title, source, language, url): (String, String, String, Option<String>) = env
+        .db()
+        .query_row(
+            "SELECT title, source, language, url FROM articles",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("seed article");
+    assert_eq!(title, "North Korea and Russia deepen economic ties - FT");
+    assert_eq!(source, "Censor.NET, citing the Financial Times");
+    assert_eq!(language, "en");
+    assert_eq!(url, None);
+    assert_eq!(env.count("SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        env.db()
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .expect("pragma"),
+        "wal"
+    );
+
+    let seed = env.path("seeds/dprk-russia-economic-ties.md");
+    let text_before = std::fs::read_to_string(&seed).expect("seed");
+    std::fs::write(
+        &seed,
+        text_before.replace("a new level", "an unprecedented level"),
+    )
+    .expect("edit");
+    let out = env.run(&["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM revisions WHERE body_kind = 'seed'"),
+        2
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM alerts"),
+        0,
+        "seeds never alert"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_storywatch_is_refused() {
+    let env = Env::new();
+    env.write_config(&[], "");
+    assert!(env.run(&["migrate"]).status.success());
+    env.db()
+        .execute(
+            "INSERT INTO schema_migrations VALUES (999, '0999_future', '2030-01-01T00:00:00Z')",
+            [],
+        )
+        .expect("insert");
+    let out = env.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("newer than this storywatch supports"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn check_reports_config_errors_with_key_and_line() {
+    let env = Env::new();
+    env.write_config(&[feed("NK News", "/nk.xml")], "");
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NK News"));
+
+    let config = env.path("storywatch.toml");
+    let good = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        good.replace("[poll]\n", "[poll]\nintervall = \"5m\"\n"),
+    )
+    .expect("write");
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("intervall") && err.contains("line 5"), "{err}");
+    // Other commands treat a bad config as a usage error.
+    assert_eq!(env.run(&["poll"]).status.code(), Some(2));
+    assert_eq!(env.run(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn sigterm_during_a_pass_exits_zero_within_ten_seconds_with_a_sound_database() {
+    let env = Env::new();
+    env.server.feed("/nk.xml", fixture("nknews.xml"));
+    env.server.set("/drip.xml", Reply::Drip);
+    env.write_config(
+        &[feed("NK News", "/nk.xml"), feed("Drip", "/drip.xml")],
+        "timeout = \"120s\"",
+    );
+    let mut child = spawn_run(&env);
+    assert!(
+        wait_for(Duration::from_secs(20), || !env
+            .server
+            .seen("/drip.xml")
+            .is_empty()
+            && env.path("data/alerts.jsonl").exists()),
+        "the pass did not start"
+    );
+    let asked = Instant::now();
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status.code(), Some(0));
+    let check: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM articles WHERE origin = 'feed'"),
+        1
+    );
+}
+
+#[test]
+fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
+    let env = Env::new();
+    env.server.feed("/nk.xml", fixture("nknews.xml"));
+    env.write_config(&[feed("NK News", "/nk.xml")], "");
+    let mut child = spawn_run(&env);
+    assert!(
+        wait_for(Duration::from_secs(20), || env
+            .path("data/storywatch.db")
+            .exists()
+            && env.count("SELECT COUNT(*) FROM fetches") == 1),
+        "first poll did not happen"
+    );
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    let next: String = env
+        .db()
+        .query_row("SELECT next_poll_at FROM feeds", [], |r| r.get(0))
+        .expect("next_poll_at");
+    assert!(next.as_str() > "2026", "{next}");
+
+    // Restarted well before the 1h interval: the feed is not due, so it is not polled.
+    let mut child = spawn_run(&env);
+    std::thread::sleep(Duration::from_secs(3));
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    assert_eq!(env.server.seen("/nk.xml").len(), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM fetches"), 1);
+
+    // `poll` without --all polls only what is due: nothing.
+    let out = env.run(&["poll"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(env.server.seen("/nk.xml").len(), 1);
+}
