@@ -233,8 +233,8 @@ pub fn html_to_text(html: &str) -> String {
         out.push_str(&html[i..i + offset]);
         i += offset;
         let rest = &html[i..];
-        if rest.starts_with("<!--") {
-            i = rest[4..].find("-->").map_or(bytes.len(), |e| i + 4 + e + 3);
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            i = comment.find("-->").map_or(bytes.len(), |e| i + 4 + e + 3);
             continue;
         }
         if let Some(cdata) = rest.strip_prefix("<![CDATA[") {

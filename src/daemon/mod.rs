@@ -28,7 +28,7 @@ use pipeline::{Outcome, with_store};
 
 /// How long in-flight polls may run on after a stop is asked for; past it they are abandoned
 /// (their transaction either committed or never started), so the process exits within 10 s.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The longest the scheduler sleeps between looks at the schedule: also how soon it notices a
 /// feed whose `next_poll_at` was changed behind its back.

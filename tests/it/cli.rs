@@ -54,7 +54,7 @@ fn spawn_run(env: &Env) -> Child {
 
 #[test]
 fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
-    let env = Env::new();
+    let env = Env::start();
     env.write_config(&[], "");
     for _ in 0..2 {
         let out = env.run(&["migrate"]);
@@ -107,7 +107,7 @@ fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
 
 #[test]
 fn a_database_from_a_newer_storywatch_is_refused() {
-    let env = Env::new();
+    let env = Env::start();
     env.write_config(&[], "");
     assert!(env.run(&["migrate"]).status.success());
     env.db()
@@ -127,7 +127,7 @@ fn a_database_from_a_newer_storywatch_is_refused() {
 
 #[test]
 fn check_reports_config_errors_with_key_and_line() {
-    let env = Env::new();
+    let env = Env::start();
     env.write_config(&[feed("NK News", "/nk.xml")], "");
     let out = env.run(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -151,7 +151,7 @@ fn check_reports_config_errors_with_key_and_line() {
 
 #[test]
 fn sigterm_during_a_pass_exits_zero_within_ten_seconds_with_a_sound_database() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/nk.xml", fixture("nknews.xml"));
     env.server.set("/drip.xml", Reply::Drip);
     env.write_config(
@@ -189,7 +189,7 @@ fn sigterm_during_a_pass_exits_zero_within_ten_seconds_with_a_sound_database() {
 
 #[test]
 fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/nk.xml", fixture("nknews.xml"));
     env.write_config(&[feed("NK News", "/nk.xml")], "");
     let mut child = spawn_run(&env);

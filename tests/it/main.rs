@@ -36,7 +36,7 @@ pub fn feed<'a>(name: &'a str, path: &'a str) -> Feed<'a> {
 
 impl Env {
     /// A fresh folder with a copy of the shipped seeds, and a server with no routes yet.
-    pub fn new() -> Env {
+    pub fn start() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let seeds = dir.path().join("seeds");
         std::fs::create_dir(&seeds).expect("seeds folder");

@@ -7,7 +7,7 @@ const EDIT_FROM: &str = "The bridge is expected to open in 2026.";
 
 #[test]
 fn a_relevant_item_becomes_an_article_with_revision_one_and_a_new_alert() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/nk.xml", fixture("nknews.xml"));
     env.write_config(&[feed("NK News", "/nk.xml")], "");
     env.poll();
@@ -66,7 +66,7 @@ fn a_relevant_item_becomes_an_article_with_revision_one_and_a_new_alert() {
 
 #[test]
 fn an_edit_makes_revision_two_and_a_changed_alert_but_noise_does_not() {
-    let env = Env::new();
+    let env = Env::start();
     let original = fixture("nknews.xml");
     assert_eq!(
         original.matches(EDIT_FROM).count(),
@@ -142,7 +142,7 @@ fn an_edit_makes_revision_two_and_a_changed_alert_but_noise_does_not() {
 
 #[test]
 fn an_unchanged_feed_is_asked_conditionally_and_stores_nothing() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/nk.xml", fixture("nknews.xml"));
     env.write_config(&[feed("NK News", "/nk.xml")], "");
     env.poll();
@@ -166,7 +166,7 @@ fn an_unchanged_feed_is_asked_conditionally_and_stores_nothing() {
 
 #[test]
 fn a_filter_none_feed_stores_every_item_and_other_formats_parse() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/kcna.xml", fixture("kcna-watch.xml"));
     env.server.set(
         "/atom.xml",
@@ -211,7 +211,7 @@ fn a_filter_none_feed_stores_every_item_and_other_formats_parse() {
 
 #[test]
 fn an_item_titled_like_the_seed_is_the_seeded_article() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/censor.xml", fixture("seed-match.xml"));
     env.write_config(&[feed("Censor.NET", "/censor.xml")], "");
     env.poll();
@@ -235,7 +235,7 @@ fn an_item_titled_like_the_seed_is_the_seeded_article() {
 
 #[test]
 fn an_item_without_guid_or_link_polled_three_times_is_one_article() {
-    let env = Env::new();
+    let env = Env::start();
     env.write_config(&[feed("No guid", "/noguid.xml")], "");
     for _ in 0..3 {
         // A new version each time, so the body is served (200) and parsed again.
@@ -255,7 +255,7 @@ fn an_item_without_guid_or_link_polled_three_times_is_one_article() {
 
 #[test]
 fn broken_feeds_fail_alone_in_the_same_pass_as_a_good_one() {
-    let env = Env::new();
+    let env = Env::start();
     env.server.feed("/good.xml", fixture("nknews.xml"));
     env.server.set(
         "/500.xml",
@@ -283,11 +283,14 @@ fn broken_feeds_fail_alone_in_the_same_pass_as_a_good_one() {
     env.server.set(
         "/bomb.xml",
         Reply::Gzip {
-            compressed: gzip_bomb(1 << 30),
+            compressed: gzip_bomb(64 << 20),
         },
     );
     env.server.set("/drip.xml", Reply::Drip);
+    env.server
+        .set("/busy.xml", Reply::Busy { retry_after: 7200 });
     let broken = [
+        ("Busy", "/busy.xml", "HTTP 503"),
         ("HTTP 500", "/500.xml", "HTTP 500"),
         ("Invalid XML", "/invalid.xml", "not a feed"),
         ("HTML page", "/page.xml", "not a feed"),

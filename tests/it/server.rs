@@ -19,6 +19,8 @@ pub enum Reply {
     Feed { body: Vec<u8>, content_type: String },
     /// A fixed status and body.
     Status { status: u16, body: Vec<u8> },
+    /// `503 Service Unavailable` with `Retry-After: seconds`.
+    Busy { retry_after: u64 },
     /// 200 with a gzip-compressed body (`Content-Encoding: gzip`).
     Gzip { compressed: Vec<u8> },
     /// 200 with headers, then a body that never ends (a byte a second).
@@ -168,6 +170,10 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         }
         Reply::Status { status, body } => {
             let _ = write_response(&mut stream, status, &[], &body).await;
+        }
+        Reply::Busy { retry_after } => {
+            let value = retry_after.to_string();
+            let _ = write_response(&mut stream, 503, &[("Retry-After", &value)], b"busy").await;
         }
         Reply::Gzip { compressed } => {
             let extra = [
