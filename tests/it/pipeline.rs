@@ -344,3 +344,27 @@ fn broken_feeds_fail_alone_in_the_same_pass_as_a_good_one() {
     assert_eq!(env.count("SELECT COUNT(*) FROM feeds WHERE name = 'Good' AND last_error IS NULL AND last_success_at IS NOT NULL"), 1);
     assert_eq!(env.alert_log().len(), 1);
 }
+
+#[test]
+fn no_more_than_per_host_requests_are_in_flight_to_one_host() {
+    let env = Env::start();
+    let paths: Vec<String> = (0..6).map(|i| format!("/slow{i}.xml")).collect();
+    for path in &paths {
+        env.server.set(
+            path,
+            Reply::Slow {
+                body: fixture("kcna-watch.xml").into(),
+                delay: std::time::Duration::from_millis(400),
+            },
+        );
+    }
+    let names: Vec<String> = (0..6).map(|i| format!("Slow {i}")).collect();
+    let feeds: Vec<Feed<'_>> = names.iter().zip(&paths).map(|(n, p)| feed(n, p)).collect();
+    env.write_config(&feeds, "per_host = 2");
+    env.poll();
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM feeds WHERE last_success_at IS NOT NULL"),
+        6
+    );
+    assert_eq!(env.server.max_slow_in_flight(), 2);
+}

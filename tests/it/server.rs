@@ -19,6 +19,8 @@ pub enum Reply {
     Feed { body: Vec<u8>, content_type: String },
     /// A fixed status and body.
     Status { status: u16, body: Vec<u8> },
+    /// A feed answered after a delay, counting how many such requests are in flight at once.
+    Slow { body: Vec<u8>, delay: Duration },
     /// `503 Service Unavailable` with `Retry-After: seconds`.
     Busy { retry_after: u64 },
     /// 200 with a gzip-compressed body (`Content-Encoding: gzip`).
@@ -38,6 +40,8 @@ pub struct Seen {
 struct State {
     routes: HashMap<String, (Reply, u64)>,
     seen: Vec<Seen>,
+    slow_in_flight: usize,
+    slow_max_in_flight: usize,
 }
 
 /// The running server; stops when dropped.
@@ -106,6 +110,11 @@ impl Server {
         );
     }
 
+    /// The most `Slow` requests that were in flight at once.
+    pub fn max_slow_in_flight(&self) -> usize {
+        self.state.lock().expect("state").slow_max_in_flight
+    }
+
     /// Requests seen on `path`.
     pub fn seen(&self, path: &str) -> Vec<Seen> {
         let state = self.state.lock().expect("state");
@@ -171,6 +180,22 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         Reply::Status { status, body } => {
             let _ = write_response(&mut stream, status, &[], &body).await;
         }
+        Reply::Slow { body, delay } => {
+            {
+                let mut s = state.lock().expect("state");
+                s.slow_in_flight += 1;
+                s.slow_max_in_flight = s.slow_max_in_flight.max(s.slow_in_flight);
+            }
+            tokio::time::sleep(delay).await;
+            state.lock().expect("state").slow_in_flight -= 1;
+            let _ = write_response(
+                &mut stream,
+                200,
+                &[("Content-Type", "application/rss+xml")],
+                &body,
+            )
+            .await;
+        }
         Reply::Busy { retry_after } => {
             let value = retry_after.to_string();
             let _ = write_response(&mut stream, 503, &[("Retry-After", &value)], b"busy").await;
@@ -184,7 +209,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         }
         Reply::Drip => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
-                        Content-Length: 100000000\r\nConnection: close\r\n\r\n<rss>";
+                        Connection: close\r\n\r\n<rss>";
             if stream.write_all(head.as_bytes()).await.is_err() {
                 return;
             }
