@@ -368,3 +368,30 @@ fn no_more_than_per_host_requests_are_in_flight_to_one_host() {
     );
     assert_eq!(env.server.max_slow_in_flight(), 2);
 }
+
+#[test]
+fn an_alert_that_could_not_be_written_is_written_by_the_next_run() {
+    let env = Env::start();
+    env.server.feed("/nk.xml", fixture("nknews.xml"));
+    env.write_config(&[feed("NK News", "/nk.xml")], "");
+    // The alert log's path is taken by a folder: the alert is committed but cannot be written.
+    std::fs::create_dir_all(env.path("data/alerts.jsonl")).expect("block the log path");
+    let out = env.run(&["poll", "--all"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("alerts.jsonl"), "{}", text(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"),
+        1
+    );
+
+    std::fs::remove_dir(env.path("data/alerts.jsonl")).expect("unblock");
+    env.run(&["poll"]); // nothing is due; the outbox is drained all the same
+    assert_eq!(env.server.seen("/nk.xml").len(), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'"),
+        1
+    );
+    let log = env.alert_log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["kind"], "new");
+}
