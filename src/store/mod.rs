@@ -114,21 +114,8 @@ impl Store {
             source,
         })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let found = schema_version(&conn)?;
-        let supported = latest_migration();
-        if found > supported {
-            return Err(Error::NewerSchema {
-                path: path.to_path_buf(),
-                found,
-                supported,
-            });
-        }
+        known_schema_version(&conn, path)?;
         Ok(conn)
-    }
-
-    /// The write connection, for tests and the read commands that share it.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     fn migrate(&mut self, path: &Path) -> Result<(), Error> {
@@ -139,15 +126,7 @@ impl Store {
                  applied_at TEXT NOT NULL
              )",
         )?;
-        let found = schema_version(&self.conn)?;
-        let supported = latest_migration();
-        if found > supported {
-            return Err(Error::NewerSchema {
-                path: path.to_path_buf(),
-                found,
-                supported,
-            });
-        }
+        let found = known_schema_version(&self.conn, path)?;
         for migration in MIGRATIONS.iter().filter(|m| m.number > found) {
             let wrap = |source| Error::Migration {
                 number: migration.number,
@@ -174,6 +153,20 @@ impl Store {
 
 fn latest_migration() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.number)
+}
+
+/// The highest applied migration, refused when it is newer than this binary knows.
+fn known_schema_version(conn: &Connection, path: &Path) -> Result<i64, Error> {
+    let found = schema_version(conn)?;
+    let supported = latest_migration();
+    if found > supported {
+        return Err(Error::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    Ok(found)
 }
 
 /// The highest applied migration, 0 for a new database.
