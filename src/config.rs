@@ -147,8 +147,9 @@ impl Default for Alerts {
     }
 }
 
-/// One `[[alerts.webhook]]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[[alerts.webhook]]`. Its `Debug` shows only the URL's scheme and host: Slack and
+/// Discord put a token in the path.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Webhook {
     /// http or https endpoint. May itself be a secret (Slack and Discord put a token in it), so
     /// [`Config::describe`] shows only its scheme and host.
@@ -166,6 +167,27 @@ pub struct Webhook {
     /// Waits between attempts; after the last the delivery is `failed`. Never empty.
     /// Default 5s, 5m, 30m, 2h, 5h, 10h, 10h.
     pub retry: Vec<Duration>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field(
+                "url",
+                &format!(
+                    "{}://{}/…",
+                    self.url.scheme(),
+                    self.url.host_str().unwrap_or("")
+                ),
+            )
+            .field("secret_env", &self.secret_env)
+            .field("secret_file", &self.secret_file)
+            .field("format", &self.format)
+            .field("kinds", &self.kinds)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 /// The default webhook retry schedule.

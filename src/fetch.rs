@@ -223,7 +223,7 @@ impl Fetcher {
 
 /// Makes ring the process's TLS crypto provider: reqwest is built without one (see
 /// Cargo.toml). A second call, or a provider installed earlier, leaves it in place.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     // Err means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -6,6 +6,7 @@
 //! `id` for deduplication. It does not decide which alerts exist (the store does).
 
 pub mod log;
+pub mod webhook;
 
 use serde_json::{Value, json};
 

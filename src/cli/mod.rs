@@ -55,6 +55,30 @@ enum Command {
     Check,
     /// Create or upgrade the database and load seeds, then exit.
     Migrate,
+    /// Alerts and their deliveries, newest first; `alerts retry` re-queues failed ones.
+    Alerts {
+        /// Only deliveries still pending.
+        #[arg(long, conflicts_with = "failed")]
+        pending: bool,
+        /// Only deliveries that failed for good.
+        #[arg(long)]
+        failed: bool,
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsAction {
+    /// Re-queue failed deliveries with a fresh retry schedule: of one alert, or --all.
+    Retry {
+        /// The alert id.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every failed delivery.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -94,6 +118,22 @@ pub fn main() -> ExitCode {
             Err(error) => fail(&error),
         },
         Command::Poll { all } => with_runtime(|| poll(config, all)),
+        Command::Alerts {
+            action: Some(AlertsAction::Retry { id, .. }),
+            ..
+        } => retry_alerts(&config, id.as_deref()),
+        Command::Alerts {
+            pending, failed, ..
+        } => list_alerts(
+            &config,
+            if pending {
+                Some("pending")
+            } else if failed {
+                Some("failed")
+            } else {
+                None
+            },
+        ),
         Command::Run => with_runtime(|| run(config)),
     }
 }
@@ -112,6 +152,11 @@ fn check(config: &Config) -> ExitCode {
         eprintln!("storywatch: {error}");
         return ExitCode::from(EXIT_FAILURE);
     }
+    // Loads every webhook secret, so a missing variable or file is reported now.
+    if let Err(error) = daemon::webhook_endpoints(config) {
+        eprintln!("storywatch: {error}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
     print!("{}", config.describe());
     if config.topic.groups.is_none() {
         println!("topic groups (built-in defaults):");
@@ -120,6 +165,62 @@ fn check(config: &Config) -> ExitCode {
         }
     }
     println!("config {} is valid", config.path.display());
+    ExitCode::SUCCESS
+}
+
+/// Re-queues failed deliveries. Works beside a running daemon: its workers pick the
+/// deliveries up on their next look at the queue.
+fn retry_alerts(config: &Config, id: Option<&str>) -> ExitCode {
+    let result = crate::store::Store::open(&config.database)
+        .and_then(|mut store| store.requeue_failed(id, chrono::Utc::now()));
+    match result {
+        Ok(0) if id.is_some() => {
+            eprintln!(
+                "storywatch: alert {} has no failed delivery",
+                id.unwrap_or_default()
+            );
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Ok(n) => {
+            println!("re-queued {n} failed deliveries");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("storywatch: {error}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Lists deliveries, read-only, beside a running daemon.
+fn list_alerts(config: &Config, status: Option<&str>) -> ExitCode {
+    let rows = crate::store::Store::open_read_only(&config.database)
+        .and_then(|conn| crate::store::list_deliveries(&conn, status));
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("storywatch: {error}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    for row in rows {
+        println!(
+            "{}  {:<7}  {}  {:<9}  {}  attempts {}{}{}\n    {}",
+            row.created_at,
+            row.kind,
+            row.alert_id,
+            row.status,
+            row.sink,
+            row.attempts,
+            row.next_attempt_at
+                .map(|t| format!(", next {t}"))
+                .unwrap_or_default(),
+            row.last_error
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default(),
+            row.title
+        );
+    }
     ExitCode::SUCCESS
 }
 

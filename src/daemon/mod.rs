@@ -17,14 +17,15 @@ use chrono::Utc;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::alert::webhook::{self, Endpoint};
 use crate::alert::{self, LOG_SINK, log::LogSink};
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{self, Fetcher, Limits};
-use crate::model::FeedId;
+use crate::model::{AlertKind, FeedId};
 use crate::seed;
 use crate::store::{self, FeedState, SeedOutcome, Store};
 use crate::topic::{self, Topic};
-use pipeline::{Outcome, with_store};
+use pipeline::Outcome;
 
 /// How long in-flight polls may run on after a stop is asked for; past it they are abandoned
 /// (their transaction either committed or never started), so the process exits within 10 s.
@@ -49,17 +50,41 @@ pub enum Error {
     Pipeline(#[from] pipeline::Error),
     #[error(transparent)]
     Alert(#[from] alert::Error),
+    #[error(transparent)]
+    Webhook(#[from] webhook::Error),
 }
 
 /// Everything a feed poll needs, shared by every task.
 pub struct Context {
     pub config: Config,
-    pub store: Arc<Mutex<Store>>,
+    pub store: store::SharedStore,
     pub fetcher: Fetcher,
     pub topic: Arc<Topic>,
-    /// Sinks every new alert gets a delivery row for.
-    pub sinks: Arc<Vec<String>>,
+    /// Sinks a new alert gets a delivery row for (those that take its kind).
+    pub sinks: Arc<Vec<store::Sink>>,
     pub log_sink: Option<LogSink>,
+    pub endpoints: Vec<Endpoint>,
+    /// Signalled when alerts are committed, so webhook workers look at their queues.
+    pub wake: watch::Sender<()>,
+}
+
+/// The configured webhook endpoints, with their secrets loaded: a missing secret is an error
+/// that names its variable or file (and never shows the secret).
+pub fn webhook_endpoints(config: &Config) -> Result<Vec<Endpoint>, Error> {
+    let user_agent = user_agent(config);
+    let mut endpoints = Vec::with_capacity(config.alerts.webhooks.len());
+    for hook in &config.alerts.webhooks {
+        endpoints.push(Endpoint::from_config(hook, &user_agent)?);
+    }
+    Ok(endpoints)
+}
+
+fn user_agent(config: &Config) -> String {
+    config
+        .poll
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| fetch::DEFAULT_USER_AGENT.to_owned())
 }
 
 /// Opens the database (migrating it) and loads the seeds: what `migrate` does, and what every
@@ -107,20 +132,26 @@ impl Context {
             timeout: config.poll.timeout,
             connect_timeout: config.poll.connect_timeout,
             max_body: config.poll.max_body,
-            user_agent: config
-                .poll
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| fetch::DEFAULT_USER_AGENT.to_owned()),
+            user_agent: user_agent(&config),
         })?;
+        let endpoints = webhook_endpoints(&config)?;
         let log_sink = config.alerts.log.clone().map(LogSink::new);
-        let sinks = log_sink.iter().map(|_| LOG_SINK.to_owned()).collect();
+        let mut sinks: Vec<store::Sink> = log_sink
+            .iter()
+            .map(|_| store::Sink {
+                name: LOG_SINK.to_owned(),
+                kinds: vec![AlertKind::New, AlertKind::Changed],
+            })
+            .collect();
+        sinks.extend(endpoints.iter().map(Endpoint::sink));
         let ctx = Context {
             store: Arc::new(Mutex::new(store)),
             fetcher,
             topic: Arc::new(topic),
             sinks: Arc::new(sinks),
             log_sink,
+            endpoints,
+            wake: watch::channel(()).0,
             config,
         };
         ctx.sync_feeds()?;
@@ -134,7 +165,7 @@ impl Context {
             .iter()
             .map(|f| (f.name.clone(), f.url.to_string()))
             .collect();
-        Ok(pipeline::lock(&self.store).sync_feeds(&configured)?)
+        Ok(store::lock(&self.store).sync_feeds(&configured)?)
     }
 
     fn feed_config(&self, feed: &FeedState) -> Option<FeedConfig> {
@@ -232,7 +263,7 @@ pub async fn deliver_alerts(ctx: &Arc<Context>) -> Result<u64, Error> {
     };
     let store = Arc::clone(&ctx.store);
     let written =
-        tokio::task::spawn_blocking(move || sink.deliver_pending(&mut pipeline::lock(&store)))
+        tokio::task::spawn_blocking(move || sink.deliver_pending(&mut store::lock(&store)))
             .await
             .map_err(pipeline::Error::from)??;
     Ok(written as u64)
@@ -315,7 +346,34 @@ pub async fn poll_pass(
         }
     }
     summary.delivered = deliver_alerts(&ctx).await?;
+    let mut workers = spawn_webhooks(&ctx, webhook::Mode::UntilIdle, shutdown);
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok(n)) => summary.delivered += n,
+            Ok(Err(error)) => tracing::error!(error = %error, "webhook delivery stopped"),
+            Err(error) => tracing::error!(error = %error, "webhook task failed"),
+        }
+    }
     Ok(summary)
+}
+
+/// One delivery task per webhook endpoint, so a slow or dead endpoint delays no other sink.
+fn spawn_webhooks(
+    ctx: &Arc<Context>,
+    mode: webhook::Mode,
+    shutdown: watch::Receiver<bool>,
+) -> JoinSet<Result<u64, store::Error>> {
+    let mut workers = JoinSet::new();
+    for endpoint in &ctx.endpoints {
+        workers.spawn(webhook::deliver(
+            endpoint.clone(),
+            Arc::clone(&ctx.store),
+            mode,
+            ctx.wake.subscribe(),
+            shutdown.clone(),
+        ));
+    }
+    workers
 }
 
 /// Polls on schedule until `shutdown` turns true; then takes no new work, lets polls in flight
@@ -330,11 +388,12 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
     let mut summary = PassSummary::default();
     // Alerts committed before a crash are delivered first.
     log_delivery(deliver_alerts(&ctx).await);
+    let mut webhooks = spawn_webhooks(&ctx, webhook::Mode::Forever, shutdown.clone());
     tracing::info!(feeds = ctx.config.feeds.len(), "storywatch running");
     loop {
         let feeds = {
             let store = Arc::clone(&ctx.store);
-            with_store(&store, |s| s.active_feeds()).await?
+            store::with_store(&store, |s| s.active_feeds()).await?
         };
         let now = Utc::now();
         let mut wake = now + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
@@ -363,6 +422,7 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
                         in_flight.remove(&id);
                         tally(&mut summary, &result);
                         if let Ok(Outcome::Updated { .. }) = result {
+                            ctx.wake.send_replace(());
                             log_delivery(deliver_alerts(&ctx).await);
                         }
                     }
@@ -377,6 +437,11 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
     tracing::info!(in_flight = tasks.len(), "stopping");
     drain(&mut tasks, &mut summary).await;
     log_delivery(deliver_alerts(&ctx).await);
+    // Webhook workers saw the stop too; one in the middle of an attempt gets the grace period
+    // (its delivery stays pending if abandoned: at least once, never lost).
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while let Ok(Some(_)) = tokio::time::timeout_at(deadline, webhooks.join_next()).await {}
+    webhooks.abort_all();
     tracing::info!(
         polled = summary.polled,
         new = summary.new_articles,

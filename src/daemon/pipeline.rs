@@ -2,7 +2,7 @@
 //! knows the order of the stages. A failure of any stage is this feed's failure only: it is
 //! recorded in `fetches` and `feeds.last_error`, the feed is backed off, and the caller goes on.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -13,7 +13,7 @@ use super::scheduler;
 use crate::config::FeedConfig;
 use crate::fetch::{Fetched, Validators};
 use crate::model::FilterMode;
-use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, Store};
+use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, with_store};
 
 /// What one poll of one feed came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum Outcome {
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
-    #[error("a storage task stopped unexpectedly: {0}")]
+    #[error("a parse task stopped unexpectedly: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
 
@@ -163,25 +163,6 @@ async fn record_failure(
     })
     .await?;
     Ok(Outcome::Failed(message))
-}
-
-/// Runs `f` on the write connection, on a blocking thread: SQLite calls block.
-pub(crate) async fn with_store<T, F>(store: &Arc<Mutex<Store>>, f: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Store) -> Result<T, store::Error> + Send + 'static,
-{
-    let store = Arc::clone(store);
-    let result = tokio::task::spawn_blocking(move || f(&mut lock(&store))).await?;
-    Ok(result?)
-}
-
-/// Locks the store. A panic while holding the lock cannot leave a transaction half applied
-/// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
-pub(crate) fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn elapsed_ms(clock: Instant) -> u64 {

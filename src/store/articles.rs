@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::feeds::{FetchRecord, insert_fetch, mark_success, to_sql_int};
-use super::{Error, Store};
+use super::{Error, Sink, Store};
 use crate::diff::{self, Diff};
 use crate::model::{AlertKind, ArticleId, FeedId, Item, format_time};
 
@@ -29,8 +29,8 @@ pub struct FeedWrite<'a> {
     pub fetch: FetchRecord,
     pub next_poll_at: DateTime<Utc>,
     pub candidates: Vec<Candidate>,
-    /// The sinks every new alert gets a pending delivery row for.
-    pub sinks: &'a [String],
+    /// The sinks a new alert gets a pending delivery row for (those that take its kind).
+    pub sinks: &'a [Sink],
     pub min_words_changed: u32,
 }
 
@@ -383,7 +383,7 @@ fn insert_alert(
     revision: i64,
     previous: Option<i64>,
     diff: Option<&Diff>,
-    sinks: &[String],
+    sinks: &[Sink],
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     // Random, not sequential: ids must stay unique for receivers even across a database
@@ -410,8 +410,8 @@ fn insert_alert(
         "INSERT INTO deliveries (alert_id, sink, status, attempts, next_attempt_at)
          VALUES (?1, ?2, 'pending', 0, ?3)",
     )?;
-    for sink in sinks {
-        delivery.execute(params![id, sink, format_time(now)])?;
+    for sink in sinks.iter().filter(|s| s.kinds.contains(&kind)) {
+        delivery.execute(params![id, sink.name, format_time(now)])?;
     }
     Ok(())
 }

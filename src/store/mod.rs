@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use feeds::{FeedState, FetchRecord};
-pub use outbox::{PendingAlert, PendingDiff};
+pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,30 @@ pub enum Error {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("a database task stopped unexpectedly: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The write connection as the async parts share it.
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
+/// Runs `f` on the write connection on a blocking thread: SQLite calls block, and must not
+/// stall the async workers.
+pub async fn with_store<T, F>(store: &SharedStore, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, Error> + Send + 'static,
+{
+    let store = std::sync::Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(&mut lock(&store))).await?
+}
+
+/// Locks the store. A panic while holding the lock cannot leave a transaction half applied
+/// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
+pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// One embedded migration.

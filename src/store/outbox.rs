@@ -3,10 +3,69 @@
 //! is delivered later. Sinks read their pending rows in alert order and mark each one.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::feeds::parse_time;
 use super::{Error, Store};
 use crate::model::{AlertKind, format_time};
+
+/// A sink as the outbox knows it: its name in `deliveries.sink` and the alert kinds it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sink {
+    pub name: String,
+    pub kinds: Vec<AlertKind>,
+}
+
+/// The head of one sink's queue: the oldest alert still pending for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueHead {
+    pub alert: PendingAlert,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Not before this time (a retry's backoff); `None` for at once.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// One delivery, as `storywatch alerts` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRow {
+    pub alert_id: String,
+    pub kind: String,
+    pub created_at: String,
+    pub title: String,
+    pub sink: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Deliveries, newest alert first; only those with `status` when given.
+pub fn list_deliveries(conn: &Connection, status: Option<&str>) -> Result<Vec<DeliveryRow>, Error> {
+    let mut stmt = conn.prepare(
+        "SELECT a.id, a.kind, a.created_at, r.title, d.sink, d.status, d.attempts,
+                d.next_attempt_at, d.last_error
+         FROM deliveries d
+         JOIN alerts a ON a.id = d.alert_id
+         JOIN revisions r ON r.id = a.revision_id
+         WHERE ?1 IS NULL OR d.status = ?1
+         ORDER BY a.seq DESC, d.sink",
+    )?;
+    let rows = stmt.query_map([status], |r| {
+        Ok(DeliveryRow {
+            alert_id: r.get(0)?,
+            kind: r.get(1)?,
+            created_at: r.get(2)?,
+            title: r.get(3)?,
+            sink: r.get(4)?,
+            status: r.get(5)?,
+            attempts: r.get(6)?,
+            next_attempt_at: r.get(7)?,
+            last_error: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
 
 /// One alert as a sink needs it: everything the alert JSON of DESIGN.md carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,52 +102,17 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PendingAlert>, Error> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
-                    ar.published_at, ar.matched_terms, r.number, p.number,
-                    a.diff, a.words_added, a.words_removed, a.title_changed
-             FROM deliveries d
-             JOIN alerts a ON a.id = d.alert_id
-             JOIN revisions r ON r.id = a.revision_id
-             JOIN articles ar ON ar.id = a.article_id
-             LEFT JOIN revisions p ON p.id = a.previous_revision_id
-             LEFT JOIN feeds f ON f.id = COALESCE(r.feed_id, ar.feed_id)
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ALERT_SELECT}
              WHERE d.sink = ?1 AND d.status = 'pending'
                AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?2)
              ORDER BY a.seq
-             LIMIT ?3",
+             LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![sink, format_time(now), limit as i64],
+            alert_from_row,
         )?;
-        let rows = stmt.query_map(params![sink, format_time(now), limit as i64], |r| {
-            let kind: String = r.get(1)?;
-            let terms: String = r.get(8)?;
-            let diff: Option<String> = r.get(11)?;
-            Ok(PendingAlert {
-                id: r.get(0)?,
-                kind: if kind == "changed" {
-                    AlertKind::Changed
-                } else {
-                    AlertKind::New
-                },
-                created_at: r.get(2)?,
-                article_id: r.get(3)?,
-                title: r.get(4)?,
-                url: r.get(5)?,
-                feed: r.get(6)?,
-                published_at: r.get(7)?,
-                matched_terms: serde_json::from_str(&terms).unwrap_or_default(),
-                revision: r.get(9)?,
-                previous_revision: r.get(10)?,
-                diff: match diff {
-                    Some(unified) => Some(PendingDiff {
-                        unified,
-                        words_added: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
-                        words_removed: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
-                        title_changed: r.get::<_, Option<bool>>(14)?.unwrap_or(false),
-                    }),
-                    None => None,
-                },
-            })
-        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -141,5 +165,82 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+/// The columns [`alert_from_row`] reads, then the delivery's attempts and next attempt.
+const ALERT_SELECT: &str =
+    "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
+        ar.published_at, ar.matched_terms, r.number, p.number,
+        a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts, d.next_attempt_at
+     FROM deliveries d
+     JOIN alerts a ON a.id = d.alert_id
+     JOIN revisions r ON r.id = a.revision_id
+     JOIN articles ar ON ar.id = a.article_id
+     LEFT JOIN revisions p ON p.id = a.previous_revision_id
+     LEFT JOIN feeds f ON f.id = COALESCE(r.feed_id, ar.feed_id)";
+
+fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<PendingAlert> {
+    let kind: String = r.get(1)?;
+    let terms: String = r.get(8)?;
+    let diff: Option<String> = r.get(11)?;
+    Ok(PendingAlert {
+        id: r.get(0)?,
+        kind: if kind == "changed" {
+            AlertKind::Changed
+        } else {
+            AlertKind::New
+        },
+        created_at: r.get(2)?,
+        article_id: r.get(3)?,
+        title: r.get(4)?,
+        url: r.get(5)?,
+        feed: r.get(6)?,
+        published_at: r.get(7)?,
+        matched_terms: serde_json::from_str(&terms).unwrap_or_default(),
+        revision: r.get(9)?,
+        previous_revision: r.get(10)?,
+        diff: match diff {
+            Some(unified) => Some(PendingDiff {
+                unified,
+                words_added: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
+                words_removed: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
+                title_changed: r.get::<_, Option<bool>>(14)?.unwrap_or(false),
+            }),
+            None => None,
+        },
+    })
+}
+
+impl Store {
+    /// The oldest alert still pending for `sink`, due or not: a sink delivers in alert order,
+    /// so a later alert waits behind one in backoff.
+    pub fn queue_head(&self, sink: &str) -> Result<Option<QueueHead>, Error> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ALERT_SELECT}
+             WHERE d.sink = ?1 AND d.status = 'pending'
+             ORDER BY a.seq
+             LIMIT 1"
+        ))?;
+        let head = stmt
+            .query_row([sink], |r| {
+                Ok(QueueHead {
+                    alert: alert_from_row(r)?,
+                    attempts: r.get(15)?,
+                    next_attempt_at: r.get::<_, Option<String>>(16)?.and_then(|s| parse_time(&s)),
+                })
+            })
+            .optional()?;
+        Ok(head)
+    }
+
+    /// Puts failed deliveries back in the queue with a fresh retry schedule: the one of alert
+    /// `id`, or all of them. Returns how many.
+    pub fn requeue_failed(&mut self, id: Option<&str>, now: DateTime<Utc>) -> Result<usize, Error> {
+        Ok(self.conn.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2
+             WHERE status = 'failed' AND (?1 IS NULL OR alert_id = ?1)",
+            params![id, format_time(now)],
+        )?)
     }
 }

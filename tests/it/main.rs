@@ -5,6 +5,7 @@
 mod cli;
 mod pipeline;
 mod server;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -71,6 +72,15 @@ impl Env {
             ));
         }
         std::fs::write(self.path("storywatch.toml"), text).expect("write config");
+    }
+
+    /// Appends TOML (webhook tables) to the config.
+    pub fn append_config(&self, toml: &str) {
+        let path = self.path("storywatch.toml");
+        let mut text = std::fs::read_to_string(&path).expect("config");
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(path, text).expect("write config");
     }
 
     pub fn command(&self) -> Command {

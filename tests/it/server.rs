@@ -21,6 +21,12 @@ pub enum Reply {
     Status { status: u16, body: Vec<u8> },
     /// A feed answered after a delay, counting how many such requests are in flight at once.
     Slow { body: Vec<u8>, delay: Duration },
+    /// A webhook receiver: answers the given statuses in turn, then 200 for good.
+    Hook { statuses: Vec<u16> },
+    /// A redirect to `location`.
+    Redirect { status: u16, location: String },
+    /// Accepts the request and never answers.
+    Hang,
     /// `503 Service Unavailable` with `Retry-After: seconds`.
     Busy { retry_after: u64 },
     /// 200 with a gzip-compressed body (`Content-Encoding: gzip`).
@@ -34,6 +40,10 @@ pub enum Reply {
 pub struct Seen {
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+    /// When the request was read, and the status it was answered with.
+    pub at: std::time::Instant,
+    pub status: Option<u16>,
 }
 
 #[derive(Default)]
@@ -150,13 +160,36 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let route = {
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let (route, seen_index) = {
         let mut state = state.lock().expect("state");
+        let route = state.routes.get(&path).cloned();
+        // A receiver's status is decided here, in arrival order.
+        let status = match route {
+            Some((Reply::Hook { ref statuses }, _)) => {
+                let answered = state.seen.iter().filter(|s| s.path == path).count();
+                Some(statuses.get(answered).copied().unwrap_or(200))
+            }
+            _ => None,
+        };
         state.seen.push(Seen {
             path: path.clone(),
             headers: headers.clone(),
+            body,
+            at: std::time::Instant::now(),
+            status,
         });
-        state.routes.get(&path).cloned()
+        (route, state.seen.len() - 1)
     };
     let Some((reply, version)) = route else {
         let _ = write_response(&mut stream, 404, &[], b"not found").await;
@@ -195,6 +228,18 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 &body,
             )
             .await;
+        }
+        Reply::Hook { .. } => {
+            let status = state.lock().expect("state").seen[seen_index]
+                .status
+                .unwrap_or(200);
+            let _ = write_response(&mut stream, status, &[], b"ok").await;
+        }
+        Reply::Redirect { status, location } => {
+            let _ = write_response(&mut stream, status, &[("Location", &location)], b"").await;
+        }
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
         }
         Reply::Busy { retry_after } => {
             let value = retry_after.to_string();
