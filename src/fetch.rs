@@ -260,7 +260,7 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 }
 
 /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), capped at a day.
-fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = header_text(headers, header::RETRY_AFTER)?;
     let delay = if let Ok(seconds) = value.parse::<u64>() {
         Duration::from_secs(seconds)

@@ -106,8 +106,9 @@ pub fn sink_name(url: &url::Url) -> String {
     )
 }
 
-/// One configured endpoint, ready to deliver.
-#[derive(Debug, Clone)]
+/// One configured endpoint, ready to deliver. Its `Debug` shows the sink name only: the URL
+/// may carry a token and the secret is a secret.
+#[derive(Clone)]
 pub struct Endpoint {
     pub name: String,
     url: url::Url,
@@ -116,6 +117,16 @@ pub struct Endpoint {
     pub kinds: Vec<AlertKind>,
     retry: Vec<Duration>,
     client: reqwest::Client,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one attempt came to.
@@ -170,19 +181,9 @@ impl Endpoint {
         }
     }
 
-    /// The request body of `alert` in this endpoint's format.
-    pub fn body(&self, alert: &PendingAlert) -> Vec<u8> {
-        let value = match self.format {
-            WebhookFormat::Json => alert_json(alert),
-            WebhookFormat::Slack => json!({ "text": human_message(alert, Markup::Slack) }),
-            WebhookFormat::Discord => json!({ "content": human_message(alert, Markup::Discord) }),
-        };
-        value.to_string().into_bytes()
-    }
-
     /// One attempt to deliver `alert`, signed with timestamp `now`.
     pub async fn send(&self, alert: &PendingAlert, now: DateTime<Utc>) -> Attempt {
-        let body = self.body(alert);
+        let body = render(self.format, alert);
         let mut request = self
             .client
             .post(self.url.clone())
@@ -215,12 +216,7 @@ impl Endpoint {
             }
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::fetch::retry_after(response.headers(), Utc::now());
         let location = response
             .headers()
             .get(header::LOCATION)
@@ -252,6 +248,16 @@ impl Endpoint {
         let jittered = base.mul_f64(1.0 + JITTER * jitter.clamp(-1.0, 1.0));
         Some(jittered.max(retry_after.unwrap_or(Duration::ZERO)))
     }
+}
+
+/// The request body of `alert` in `format`.
+pub fn render(format: WebhookFormat, alert: &PendingAlert) -> Vec<u8> {
+    let value = match format {
+        WebhookFormat::Json => alert_json(alert),
+        WebhookFormat::Slack => json!({ "text": human_message(alert, Markup::Slack) }),
+        WebhookFormat::Discord => json!({ "content": human_message(alert, Markup::Discord) }),
+    };
+    value.to_string().into_bytes()
 }
 
 /// What an HTTP answer means for the delivery.
@@ -538,6 +544,63 @@ mod tests {
             panic!("400 must fail");
         };
         assert_eq!(error, "HTTP 400: missing field");
+    }
+
+    fn changed_alert() -> PendingAlert {
+        PendingAlert {
+            id: "a1".into(),
+            kind: AlertKind::Changed,
+            created_at: "2026-11-28T04:00:00Z".into(),
+            article_id: 7,
+            title: "North Korea and Russia sign deal".into(),
+            url: Some("https://www.nknews.org/a/".into()),
+            feed: Some("NK News".into()),
+            published_at: None,
+            matched_terms: vec!["North Korea".into(), "Russia".into()],
+            revision: 3,
+            previous_revision: Some(2),
+            diff: Some(crate::store::PendingDiff {
+                unified:
+                    "--- revision 2\n+++ revision 3\n@@ -1 +1 @@\n-open in 2026.\n+open in 2027.\n"
+                        .into(),
+                words_added: 1,
+                words_removed: 1,
+                title_changed: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn chat_formats_carry_a_short_human_message() {
+        let alert = changed_alert();
+        let slack: serde_json::Value =
+            serde_json::from_slice(&render(WebhookFormat::Slack, &alert)).expect("json");
+        let text = slack["text"].as_str().expect("text");
+        assert!(
+            text.contains("<https://www.nknews.org/a/|North Korea and Russia sign deal>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("NK News") && text.contains("+1 / -1 words"),
+            "{text}"
+        );
+        assert!(
+            text.contains("-open in 2026.") && text.contains("+open in 2027."),
+            "{text}"
+        );
+        assert!(!text.contains("+++"), "{text}");
+
+        let discord: serde_json::Value =
+            serde_json::from_slice(&render(WebhookFormat::Discord, &alert)).expect("json");
+        let content = discord["content"].as_str().expect("content");
+        assert!(
+            content.contains("[North Korea and Russia sign deal](https://www.nknews.org/a/)"),
+            "{content}"
+        );
+
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(WebhookFormat::Json, &alert)).expect("json");
+        assert_eq!(json["diff"]["words_added"], 1);
     }
 
     #[test]

@@ -119,8 +119,18 @@ fn a_json_webhook_is_signed_as_the_specification_says() {
     env.server.set("/hook", Reply::Hook { statuses: vec![] });
     env.write_config(&[feed("NK News", "/nk.xml")], "");
     env.append_config(&webhook(&env, "/hook", "[\"1s\"]"));
+    env.server
+        .set("/edits-only", Reply::Hook { statuses: vec![] });
+    env.append_config(&format!(
+        "{}kinds = [\"changed\"]\n",
+        webhook(&env, "/edits-only", "[\"1s\"]")
+    ));
     let out = run_cmd(&env, &["poll", "--all"]);
     assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        env.server.seen("/edits-only").is_empty(),
+        "a changed-only endpoint got a new alert"
+    );
 
     let seen = env.server.seen("/hook");
     assert_eq!(seen.len(), 1);
