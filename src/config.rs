@@ -33,6 +33,12 @@ use crate::model::{AlertKind, FilterMode};
 pub const DEFAULT_DATABASE: &str = "data/storywatch.db";
 /// Default folder of seed articles.
 pub const DEFAULT_SEEDS: &str = "seeds";
+/// Default log level when `RUST_LOG` is not set.
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// The log levels `log_level` takes.
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+/// Default size of the write-ahead log past which the daemon warns.
+pub const DEFAULT_WAL_WARN_SIZE: u64 = 256 * 1024 * 1024;
 /// Default alert log (JSON lines).
 pub const DEFAULT_ALERT_LOG: &str = "data/alerts.jsonl";
 /// Config file used when neither `--config` nor `$STORYWATCH_CONFIG` is given, if it exists.
@@ -76,6 +82,11 @@ pub struct Config {
     pub database: PathBuf,
     /// Folder of seed articles (default `seeds`).
     pub seeds: PathBuf,
+    /// Log level when `RUST_LOG` is not set (default `info`).
+    pub log_level: String,
+    /// Size of the write-ahead log past which the daemon warns (default 256 MiB): a reader
+    /// holding a transaction open keeps checkpoints from shrinking it.
+    pub wal_warn_size: u64,
     pub poll: Poll,
     pub topic: TopicConfig,
     pub alerts: Alerts,
@@ -340,6 +351,8 @@ impl Config {
         let _ = writeln!(out, "config {}", self.path.display());
         kv(&mut out, "database", &self.database.display().to_string());
         kv(&mut out, "seeds", &self.seeds.display().to_string());
+        kv(&mut out, "log_level", &self.log_level);
+        kv(&mut out, "wal_warn_size", &format_size(self.wal_warn_size));
 
         out.push_str("\n[poll]\n");
         let p = &self.poll;
@@ -533,6 +546,8 @@ fn redacted_password(url: &Url) -> String {
 struct RawConfig {
     database: Option<Spanned<PathBuf>>,
     seeds: Option<Spanned<PathBuf>>,
+    log_level: Option<Spanned<String>>,
+    wal_warn_size: Option<Spanned<RawSize>>,
     #[serde(default)]
     poll: RawPoll,
     #[serde(default)]
@@ -742,11 +757,43 @@ impl Ctx<'_> {
         }
     }
 
+    /// A size that must not be zero.
+    fn size(&self, v: &Spanned<RawSize>, key: &str) -> Result<u64, Error> {
+        let n = match v.get_ref() {
+            RawSize::Bytes(n) => *n,
+            RawSize::Text(s) => parse_size(s).map_err(|m| self.invalid(&v.span(), key, m))?,
+        };
+        if n == 0 {
+            return Err(self.invalid(&v.span(), key, "must be greater than zero"));
+        }
+        Ok(n)
+    }
+
+    fn log_level(&self, v: Option<Spanned<String>>) -> Result<String, Error> {
+        let Some(v) = v else {
+            return Ok(DEFAULT_LOG_LEVEL.to_owned());
+        };
+        let level = v.get_ref().trim().to_ascii_lowercase();
+        if !LOG_LEVELS.contains(&level.as_str()) {
+            return Err(self.invalid(
+                &v.span(),
+                "log_level",
+                format!("`{}` is not one of {}", v.get_ref(), LOG_LEVELS.join(", ")),
+            ));
+        }
+        Ok(level)
+    }
+
     fn build(&self, raw: RawConfig) -> Result<Config, Error> {
         Ok(Config {
             path: self.path.to_path_buf(),
             database: self.path(raw.database, "database", DEFAULT_DATABASE)?,
             seeds: self.path(raw.seeds, "seeds", DEFAULT_SEEDS)?,
+            log_level: self.log_level(raw.log_level)?,
+            wal_warn_size: match &raw.wal_warn_size {
+                Some(v) => self.size(v, "wal_warn_size")?,
+                None => DEFAULT_WAL_WARN_SIZE,
+            },
             poll: self.poll(raw.poll)?,
             topic: self.topic(raw.topic)?,
             alerts: self.alerts(raw.alerts)?,
@@ -777,16 +824,7 @@ impl Ctx<'_> {
             poll.connect_timeout = self.positive(v, "poll.connect_timeout")?;
         }
         if let Some(v) = &raw.max_body {
-            let n = match v.get_ref() {
-                RawSize::Bytes(n) => *n,
-                RawSize::Text(s) => {
-                    parse_size(s).map_err(|m| self.invalid(&v.span(), "poll.max_body", m))?
-                }
-            };
-            if n == 0 {
-                return Err(self.invalid(&v.span(), "poll.max_body", "must be greater than zero"));
-            }
-            poll.max_body = n;
+            poll.max_body = self.size(v, "poll.max_body")?;
         }
         if let Some(v) = raw.user_agent {
             let ua = v.get_ref().trim();

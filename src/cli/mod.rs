@@ -2,15 +2,18 @@
 //! The only place that turns errors into exit codes: 0 success, 1 runtime failure, 2 usage or
 //! config error.
 
+mod logging;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
 use crate::config::{self, Config};
 use crate::daemon::{self, Context};
+use logging::LogFormat;
 
 /// Exit code of a runtime failure.
 const EXIT_FAILURE: u8 = 1;
@@ -33,12 +36,6 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +88,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
-    init_logging(cli.log_format);
     let path = config::locate(
         cli.config.as_deref(),
         std::env::var_os(config::CONFIG_ENV).as_deref(),
@@ -108,6 +104,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    logging::init(cli.log_format, &config.log_level);
     match cli.command {
         Command::Check => check(&config),
         Command::Migrate => match daemon::open_store(&config) {
@@ -253,7 +250,7 @@ fn poll(config: Config, all: bool) -> Result<(), daemon::Error> {
     handle.block_on(async {
         let ctx = Arc::new(Context::start(config)?);
         let (stop, shutdown) = watch::channel(false);
-        let signals = tokio::spawn(watch_signals(stop));
+        let signals = tokio::spawn(watch_signals(stop, None));
         let summary = daemon::poll_pass(ctx, all, shutdown).await;
         signals.abort();
         let summary = summary?;
@@ -275,19 +272,22 @@ fn run(config: Config) -> Result<(), daemon::Error> {
     handle.block_on(async {
         let ctx = Arc::new(Context::start(config)?);
         let (stop, shutdown) = watch::channel(false);
-        let signals = tokio::spawn(watch_signals(stop));
-        let result = daemon::run(ctx, shutdown).await;
+        let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
+        let signals = tokio::spawn(watch_signals(stop, Some(reload_tx)));
+        let result = daemon::run(ctx, shutdown, reload).await;
         signals.abort();
         result
     })
 }
 
-/// Turns the first SIGTERM or SIGINT into a graceful stop; a second one exits at once.
-async fn watch_signals(stop: watch::Sender<bool>) {
+/// Turns the first SIGTERM or SIGINT into a graceful stop (a second one exits at once), and
+/// SIGHUP into a reload request when the command reloads.
+async fn watch_signals(stop: watch::Sender<bool>, reload: Option<tokio::sync::mpsc::Sender<()>>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         tracing::error!("cannot install signal handlers: stop with SIGKILL");
         return;
@@ -297,6 +297,14 @@ async fn watch_signals(stop: watch::Sender<bool>) {
         let name = tokio::select! {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
+            _ = hup.recv() => {
+                match &reload {
+                    // A reload already queued covers this one too.
+                    Some(reload) => { let _ = reload.try_send(()); }
+                    None => tracing::info!(signal = "SIGHUP", "ignored: nothing to reload"),
+                }
+                continue;
+            }
         };
         if asked {
             tracing::warn!(signal = name, "second signal: exiting at once");
@@ -306,24 +314,4 @@ async fn watch_signals(stop: watch::Sender<bool>) {
         tracing::info!(signal = name, "stop requested");
         let _ = stop.send(true);
     }
-}
-
-/// Logs go to stderr: plain text for people (no timestamps or colours when journald reads
-/// them, as it adds its own), JSON for log shippers. Level from `RUST_LOG`, default `info`.
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match (format, journald) {
-        (LogFormat::Json, _) => builder.json().try_init(),
-        (LogFormat::Text, true) => builder.without_time().with_ansi(false).try_init(),
-        (LogFormat::Text, false) => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init(),
-    };
-    // Err only when a subscriber is already set (tests): keep that one.
-    drop(result);
 }

@@ -8,6 +8,7 @@
 
 pub mod pipeline;
 pub mod scheduler;
+pub mod systemd;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,11 @@ pub enum Error {
     Alert(#[from] alert::Error),
     #[error(transparent)]
     Webhook(#[from] webhook::Error),
+    #[error("the database cannot change on reload ({} to {}): restart storywatch instead", from.display(), to.display())]
+    DatabaseMoved {
+        from: std::path::PathBuf,
+        to: std::path::PathBuf,
+    },
 }
 
 /// Everything a feed poll needs, shared by every task.
@@ -122,6 +128,24 @@ impl Context {
     /// Builds the context: store, seeds, feeds synced with the config, HTTP client, topic.
     pub fn start(config: Config) -> Result<Context, Error> {
         let store = open_store(&config)?;
+        Context::build(config, Arc::new(Mutex::new(store)))
+    }
+
+    /// A context for a reloaded config, on the same database: the seeds are read again, the
+    /// feeds synced, the topic, HTTP client and webhooks rebuilt. Nothing changes when the new
+    /// config is refused.
+    pub fn reload(&self, config: Config) -> Result<Context, Error> {
+        if config.database != self.config.database {
+            return Err(Error::DatabaseMoved {
+                from: self.config.database.clone(),
+                to: config.database.clone(),
+            });
+        }
+        load_seeds(&mut store::lock(&self.store), &config)?;
+        Context::build(config, Arc::clone(&self.store))
+    }
+
+    fn build(config: Config, store: store::SharedStore) -> Result<Context, Error> {
         let groups = config
             .topic
             .groups
@@ -145,7 +169,7 @@ impl Context {
             .collect();
         sinks.extend(endpoints.iter().map(Endpoint::sink));
         let ctx = Context {
-            store: Arc::new(Mutex::new(store)),
+            store,
             fetcher,
             topic: Arc::new(topic),
             sinks: Arc::new(sinks),
@@ -376,10 +400,19 @@ fn spawn_webhooks(
     workers
 }
 
+/// How often the write-ahead log is checkpointed and its size checked.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
 /// Polls on schedule until `shutdown` turns true; then takes no new work, lets polls in flight
-/// finish within [`SHUTDOWN_GRACE`], delivers what they produced and returns.
-pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
-    let limiter = Arc::new(Limiter::new(
+/// finish within [`SHUTDOWN_GRACE`], delivers what they produced and returns. Each message on
+/// `reload` reloads the config from its file; a config that does not load is refused with one
+/// log line and the running one stays in force.
+pub async fn run(
+    mut ctx: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+    mut reload: tokio::sync::mpsc::Receiver<()>,
+) -> Result<(), Error> {
+    let mut limiter = Arc::new(Limiter::new(
         ctx.config.poll.concurrency,
         ctx.config.poll.per_host,
     ));
@@ -388,13 +421,14 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
     let mut summary = PassSummary::default();
     // Alerts committed before a crash are delivered first.
     log_delivery(deliver_alerts(&ctx).await);
-    let mut webhooks = spawn_webhooks(&ctx, webhook::Mode::Forever, shutdown.clone());
+    let (mut workers_stop, mut webhooks) = start_webhooks(&ctx);
+    let mut watchdog = systemd::watchdog_period().map(tokio::time::interval);
+    let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
+    let mut wal_warned = false;
+    systemd::ready(&status_line(&ctx, &summary).await);
     tracing::info!(feeds = ctx.config.feeds.len(), "storywatch running");
     loop {
-        let feeds = {
-            let store = Arc::clone(&ctx.store);
-            store::with_store(&store, |s| s.active_feeds()).await?
-        };
+        let feeds = store::with_store(&ctx.store, |s| s.active_feeds()).await?;
         let now = Utc::now();
         let mut wake = now + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
         for feed in feeds {
@@ -425,20 +459,59 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
                             ctx.wake.send_replace(());
                             log_delivery(deliver_alerts(&ctx).await);
                         }
+                        systemd::status(&status_line(&ctx, &summary).await);
                     }
                     // A panicked poll: its feed stays in flight for the rest of this run
                     // rather than being polled in a loop; the error says which task.
                     Err(error) => tracing::error!(error = %error, "poll task failed"),
                 }
             }
+            Some(()) = reload.recv() => {
+                systemd::reloading();
+                match crate::config::load(&ctx.config.path).map_err(|e| e.to_string()).and_then(|config| ctx.reload(config).map_err(|e| e.to_string())) {
+                    Ok(new) => {
+                        ctx = Arc::new(new);
+                        limiter = Arc::new(Limiter::new(ctx.config.poll.concurrency, ctx.config.poll.per_host));
+                        // Webhook workers restart with the new endpoints; an attempt cut short
+                        // stays pending and is made again.
+                        let _ = workers_stop.send(true);
+                        webhooks.abort_all();
+                        (workers_stop, webhooks) = start_webhooks(&ctx);
+                        tracing::info!(feeds = ctx.config.feeds.len(), "config reloaded");
+                    }
+                    Err(error) => tracing::error!(error = %error, "config reload refused; the running config stays in force"),
+                }
+                systemd::ready(&status_line(&ctx, &summary).await);
+            }
+            _ = tick(&mut watchdog) => {
+                // Sent from the scheduler loop, and only when the database answers: a stuck
+                // loop or database is what the watchdog is for.
+                if store::with_store(&ctx.store, |s| s.ping()).await.is_ok() {
+                    systemd::watchdog();
+                }
+            }
+            _ = checkpoint.tick() => {
+                let warn_at = ctx.config.wal_warn_size;
+                match store::with_store(&ctx.store, |s| s.checkpoint()).await {
+                    Ok(bytes) if bytes > warn_at && !wal_warned => {
+                        wal_warned = true;
+                        tracing::warn!(wal_bytes = bytes, limit = warn_at, "the write-ahead log keeps growing: a reader is probably holding a transaction open; keep queries short (sqlite3 -readonly)");
+                    }
+                    Ok(bytes) if bytes <= warn_at => wal_warned = false,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "checkpoint failed"),
+                }
+            }
             _ = tokio::time::sleep(sleep) => {}
         }
     }
+    systemd::stopping();
     tracing::info!(in_flight = tasks.len(), "stopping");
     drain(&mut tasks, &mut summary).await;
     log_delivery(deliver_alerts(&ctx).await);
     // Webhook workers saw the stop too; one in the middle of an attempt gets the grace period
     // (its delivery stays pending if abandoned: at least once, never lost).
+    let _ = workers_stop.send(true);
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     while let Ok(Some(_)) = tokio::time::timeout_at(deadline, webhooks.join_next()).await {}
     webhooks.abort_all();
@@ -450,6 +523,39 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) -> Resu
         "stopped"
     );
     Ok(())
+}
+
+/// The webhook workers of `ctx`, with the sender that stops them.
+fn start_webhooks(ctx: &Arc<Context>) -> (watch::Sender<bool>, JoinSet<Result<u64, store::Error>>) {
+    let (stop, stopped) = watch::channel(false);
+    let workers = spawn_webhooks(ctx, webhook::Mode::Forever, stopped);
+    (stop, workers)
+}
+
+/// Waits for the next watchdog tick, or forever when systemd asked for no watchdog.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The one-line `STATUS=` summary: feeds, the last pass, pending alerts.
+async fn status_line(ctx: &Context, summary: &PassSummary) -> String {
+    let pending = store::with_store(&ctx.store, |s| s.pending_count())
+        .await
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+    format!(
+        "{} feeds; {} polls ({} failed), {} new and {} changed articles since start; {} deliveries pending",
+        ctx.config.feeds.len(),
+        summary.polled,
+        summary.failed,
+        summary.new_articles,
+        summary.changed_articles,
+        pending
+    )
 }
 
 /// A failed delivery is retried on the next round: log it and go on.

@@ -99,6 +99,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The write side of the database.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl Store {
@@ -121,7 +122,13 @@ impl Store {
         // take back the last transactions, and the outbox makes that harmless.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        // After a checkpoint resets the WAL, truncate it back to this size rather than keep
+        // the high-water mark on disk.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.migrate(path)?;
         Ok(store)
     }
@@ -140,6 +147,23 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         known_schema_version(&conn, path)?;
         Ok(conn)
+    }
+
+    /// Answers when the database does: the watchdog's proof of life.
+    pub fn ping(&self) -> Result<(), Error> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Copies what it can of the write-ahead log into the database without waiting for
+    /// readers (a passive checkpoint), and returns the WAL file's size in bytes. A reader
+    /// holding a transaction open stops the WAL from being reused, so it keeps growing.
+    pub fn checkpoint(&self) -> Result<u64, Error> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        Ok(std::fs::metadata(wal).map_or(0, |m| m.len()))
     }
 
     fn migrate(&mut self, path: &Path) -> Result<(), Error> {
