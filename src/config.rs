@@ -58,9 +58,16 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not valid TOML, has an unknown key, or a value of the wrong type. `message`
-    /// is toml's own, naming the line, the column and the key.
-    #[error("cannot parse config {}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
+    /// is toml's own, naming the key; it is kept to one line, as a log line must be.
+    #[error("cannot parse config {}: line {line}, column {column} (`{source_line}`): {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// The offending line, trimmed and cut at 80 characters.
+        source_line: String,
+        message: String,
+    },
     /// A value parsed but is not acceptable.
     #[error("{}:{line}: {key}: {message}", path.display())]
     Invalid {
@@ -263,11 +270,28 @@ pub fn load(path: &Path) -> Result<Config, Error> {
 
 /// Parses and validates config text; `path` is recorded in the [`Config`] and in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_owned(),
+    let ctx = Ctx { text, path };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let start = e.span().map_or(0, |span| span.start);
+        // Spans fall on character boundaries; `get` keeps a surprise from panicking.
+        let before = text.get(..start).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Error::Parse {
+            path: path.to_path_buf(),
+            line: ctx.line(&(start..start)),
+            column: before[line_start..].chars().count() + 1,
+            source_line: text[line_start..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(80)
+                .collect(),
+            message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+        }
     })?;
-    Ctx { text, path }.build(raw)
+    ctx.build(raw)
 }
 
 /// Which config file to use: `--config`, else `$STORYWATCH_CONFIG` (when set and not empty),

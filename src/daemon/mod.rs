@@ -495,7 +495,7 @@ pub async fn run(
                 match store::with_store(&ctx.store, |s| s.checkpoint()).await {
                     Ok(bytes) if bytes > warn_at && !wal_warned => {
                         wal_warned = true;
-                        tracing::warn!(wal_bytes = bytes, limit = warn_at, "the write-ahead log keeps growing: a reader is probably holding a transaction open; keep queries short (sqlite3 -readonly)");
+                        tracing::warn!(backlog_bytes = bytes, limit = warn_at, "the write-ahead log keeps growing: a reader is holding a transaction open; keep queries short (sqlite3 -readonly)");
                     }
                     Ok(bytes) if bytes <= warn_at => wal_warned = false,
                     Ok(_) => {}

@@ -99,7 +99,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The write side of the database.
 pub struct Store {
     conn: Connection,
-    path: PathBuf,
 }
 
 impl Store {
@@ -125,10 +124,7 @@ impl Store {
         // After a checkpoint resets the WAL, truncate it back to this size rather than keep
         // the high-water mark on disk.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let mut store = Store { conn };
         store.migrate(path)?;
         Ok(store)
     }
@@ -156,14 +152,18 @@ impl Store {
     }
 
     /// Copies what it can of the write-ahead log into the database without waiting for
-    /// readers (a passive checkpoint), and returns the WAL file's size in bytes. A reader
-    /// holding a transaction open stops the WAL from being reused, so it keeps growing.
+    /// readers (a passive checkpoint), and returns the bytes it could not copy yet. A reader
+    /// holding a transaction open pins what was written after its snapshot, so this backlog
+    /// (and the WAL file) grows until the reader lets go; then it falls to zero, the WAL is
+    /// reused from its start, and `journal_size_limit` cuts the file back.
     pub fn checkpoint(&self) -> Result<u64, Error> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        let mut wal = self.path.clone().into_os_string();
-        wal.push("-wal");
-        Ok(std::fs::metadata(wal).map_or(0, |m| m.len()))
+        let (log, copied): (i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(1)?, r.get(2)?))
+                })?;
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(u64::try_from((log - copied).max(0) * page_size).unwrap_or(0))
     }
 
     fn migrate(&mut self, path: &Path) -> Result<(), Error> {
@@ -234,4 +234,54 @@ fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
         [],
         |row| row.get(0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_rows(store: &Store, n: i64) {
+        let first: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
+            .expect("count");
+        for i in first..first + n {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO feeds (name, url) VALUES (?1, ?2)",
+                    (
+                        format!("f{i}"),
+                        format!("https://x.example/{i}/{}", "p".repeat(2000)),
+                    ),
+                )
+                .expect("insert");
+        }
+    }
+
+    #[test]
+    fn a_held_reader_grows_the_checkpoint_backlog_until_it_lets_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        let store = Store::open(&path).expect("open");
+        write_rows(&store, 10);
+        store.checkpoint().expect("checkpoint");
+
+        let reader = Connection::open(&path).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM feeds", [], |r| r.get(0))
+            .expect("read");
+        let mut backlog = Vec::new();
+        for _ in 0..3 {
+            write_rows(&store, 200);
+            backlog.push(store.checkpoint().expect("checkpoint"));
+        }
+        assert!(backlog[0] > 200 * 2000, "{backlog:?}");
+        assert!(backlog.windows(2).all(|w| w[1] > w[0]), "{backlog:?}");
+
+        reader.execute_batch("COMMIT").expect("commit");
+        drop(reader);
+        assert_eq!(store.checkpoint().expect("checkpoint"), 0);
+    }
 }

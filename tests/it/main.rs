@@ -5,6 +5,7 @@
 mod cli;
 mod pipeline;
 mod server;
+mod systemd;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
