@@ -142,7 +142,52 @@ impl Context {
             });
         }
         load_seeds(&mut store::lock(&self.store), &config)?;
-        Context::build(config, Arc::clone(&self.store))
+        let ctx = Context::build(config, Arc::clone(&self.store))?;
+        ctx.carry_over(&self.config)?;
+        Ok(ctx)
+    }
+
+    /// Carries the schedule over from the `old` config. A feed whose interval changed has its
+    /// next poll moved by the difference (and never later than the new interval from now), so
+    /// a shorter interval takes effect now rather than after the old one; a feed in backoff keeps its backoff. When the
+    /// topic or a feed's filter changed, the feed's validators are dropped: a `304 Not
+    /// Modified` would otherwise keep items that are relevant now from being looked at again.
+    fn carry_over(&self, old: &Config) -> Result<(), Error> {
+        let topic_changed = self.config.topic != old.topic;
+        let store = store::lock(&self.store);
+        for feed in store.active_feeds()? {
+            let (Some(now), Some(before)) = (
+                self.feed_config(&feed),
+                old.feeds.iter().find(|f| f.url.as_str() == feed.url),
+            ) else {
+                continue;
+            };
+            if topic_changed || now.filter != before.filter {
+                store.forget_validators(feed.id)?;
+            }
+            let (Some(next), 0) = (feed.next_poll_at, feed.consecutive_failures) else {
+                continue;
+            };
+            let to = now.interval(&self.config.poll);
+            let from = before.interval(&old.poll);
+            if to == from {
+                continue;
+            }
+            let (Ok(to), Ok(from)) = (
+                chrono::TimeDelta::from_std(to),
+                chrono::TimeDelta::from_std(from),
+            ) else {
+                continue;
+            };
+            // The jitter was a share of the old interval: never wait longer than the new one.
+            let latest = Utc::now() + to;
+            let shifted = to
+                .checked_sub(&from)
+                .and_then(|delta| next.checked_add_signed(delta))
+                .map_or(latest, |at| at.min(latest));
+            store.set_next_poll(feed.id, shifted)?;
+        }
+        Ok(())
     }
 
     fn build(config: Config, store: store::SharedStore) -> Result<Context, Error> {

@@ -98,6 +98,25 @@ impl Store {
         Ok(stmt.query_row([id.0], feed_from_row).optional()?)
     }
 
+    /// Moves a feed's next poll, as when its interval changes on reload.
+    pub fn set_next_poll(&self, feed: FeedId, at: DateTime<Utc>) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1",
+            params![feed.0, format_time(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Drops a feed's HTTP validators, so its next fetch is a full one and every item in it is
+    /// judged again (after the topic or the feed's filter changed).
+    pub fn forget_validators(&self, feed: FeedId) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE feeds SET etag = NULL, last_modified = NULL WHERE id = ?1",
+            [feed.0],
+        )?;
+        Ok(())
+    }
+
     /// Records a failed poll: the error in `feeds.last_error` and `fetches`, one more
     /// consecutive failure, and the backed-off next poll.
     pub fn record_failure(

@@ -224,3 +224,86 @@ fn under_journald_log_lines_carry_a_priority_and_no_colours() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_reload_drops_removed_feeds_and_applies_new_intervals_and_topics() {
+    let env = Env::start();
+    env.server.feed("/nk.xml", fixture("nknews.xml"));
+    env.server.feed("/kcna.xml", fixture("kcna-watch.xml"));
+    env.write_config(&[feed("NK News", "/nk.xml")], "");
+    let config = env.path("storywatch.toml");
+    let base = std::fs::read_to_string(&config).expect("config");
+    let kcna = format!(
+        "\n[[feed]]\nname = \"KCNA Watch\"\nurl = {:?}\nfilter = \"none\"\ninterval = \"1s\"\n",
+        env.server.url("/kcna.xml")
+    );
+    std::fs::write(&config, format!("{base}{kcna}")).expect("write");
+    let mut notify = Notify::bind(&env);
+    let mut child = spawn(&env, "stderr.log");
+    notify
+        .wait_for("READY=1", Duration::from_secs(20))
+        .expect("READY=1");
+    let start = Instant::now();
+    while env.server.seen("/kcna.xml").len() < 2 && start.elapsed() < Duration::from_secs(10) {
+        notify.collect(Duration::from_millis(100));
+    }
+    assert_eq!(env.server.seen("/nk.xml").len(), 1, "NK News is hourly");
+    assert!(
+        env.server.seen("/kcna.xml").len() >= 2,
+        "KCNA Watch every second"
+    );
+    let relevant = "SELECT count(*) FROM articles WHERE title LIKE 'Seoul%'";
+    assert_eq!(
+        env.count(relevant),
+        0,
+        "the Seoul story is not on topic yet"
+    );
+
+    // KCNA Watch removed; NK News every second; a topic that the Seoul story matches.
+    let reloaded = base.replace(
+        "filter = \"topic\"\n",
+        "filter = \"topic\"\ninterval = \"1s\"\n",
+    ) + "\n[topic]\ngroups = { politics = [\"court reform\"] }\n";
+    std::fs::write(&config, reloaded).expect("write");
+    kill(&child, "HUP");
+    notify
+        .wait_for("RELOADING=1", Duration::from_secs(10))
+        .expect("RELOADING=1");
+    notify
+        .wait_for("READY=1", Duration::from_secs(10))
+        .expect("READY=1 after reload");
+    let kcna_polls = env.server.seen("/kcna.xml").len();
+    let start = Instant::now();
+    while env.count(relevant) == 0 && start.elapsed() < Duration::from_secs(10) {
+        notify.collect(Duration::from_millis(100));
+    }
+    assert_eq!(
+        env.count(relevant),
+        1,
+        "new interval or topic not applied: {:?} {}",
+        env.server
+            .seen("/nk.xml")
+            .iter()
+            .map(|s| s.status)
+            .collect::<Vec<_>>(),
+        std::fs::read_to_string(env.path("stderr.log")).unwrap_or_default()
+    );
+    notify.collect(Duration::from_secs(2));
+    assert!(
+        env.server.seen("/kcna.xml").len() <= kcna_polls + 1,
+        "a removed feed is still polled"
+    );
+
+    kill(&child, "TERM");
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    assert_eq!(
+        env.count("SELECT active FROM feeds WHERE name = 'KCNA Watch'"),
+        0
+    );
+    assert!(
+        env.count(
+            "SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE f.name = 'KCNA Watch'"
+        ) > 0,
+        "a removed feed's history is kept"
+    );
+}
