@@ -81,7 +81,7 @@ pub enum Error {
 }
 
 /// The validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where it was loaded from.
     pub path: PathBuf,
@@ -135,12 +135,29 @@ impl Default for Poll {
 }
 
 /// `[topic]`: which items are relevant.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TopicConfig {
-    /// Group name → terms; an item is relevant when it matches a term of every group.
-    /// `None`: the topic stage's built-in defaults. Never `Some` of an empty map, nor a group
-    /// without terms, nor an empty term.
+    /// Group name → terms; a story must be about every group. `None`: the topic stage's
+    /// built-in groups. Never `Some` of an empty map, nor a group without terms, nor an empty
+    /// term.
     pub groups: Option<BTreeMap<String, Vec<String>>>,
+    /// Terms added to groups (built-in or configured) by name.
+    pub extra: BTreeMap<String, Vec<String>>,
+    /// Exclusion terms, added to the built-in ones.
+    pub exclude: Vec<String>,
+    /// Score from which a story is relevant, in (0, 1] (default 1).
+    pub threshold: f64,
+}
+
+impl Default for TopicConfig {
+    fn default() -> TopicConfig {
+        TopicConfig {
+            groups: None,
+            extra: BTreeMap::new(),
+            exclude: Vec::new(),
+            threshold: crate::topic::DEFAULT_THRESHOLD,
+        }
+    }
 }
 
 /// `[alerts]`: the alert log and the webhooks.
@@ -404,17 +421,25 @@ impl Config {
                 "built-in defaults (DPRK and Russia terms in English, Korean and Russian)",
             ),
             Some(groups) => {
-                let n = groups.len();
-                let plural = if n == 1 { "" } else { "s" };
-                let _ = writeln!(
-                    out,
-                    "  relevant = a term of every group ({n} group{plural})"
-                );
                 for (name, terms) in groups {
                     kv(&mut out, name, &terms.join(", "));
                 }
             }
         }
+        for (name, terms) in &self.topic.extra {
+            kv(&mut out, &format!("extra.{name}"), &terms.join(", "));
+        }
+        if !self.topic.exclude.is_empty() {
+            kv(&mut out, "exclude", &self.topic.exclude.join(", "));
+        }
+        kv(
+            &mut out,
+            "threshold",
+            &format!(
+                "{} (a story must be about every group)",
+                self.topic.threshold
+            ),
+        );
 
         out.push_str("\n[alerts]\n");
         let a = &self.alerts;
@@ -631,6 +656,9 @@ type RawGroups = BTreeMap<String, Spanned<Vec<Spanned<String>>>>;
 #[serde(deny_unknown_fields)]
 struct RawTopic {
     groups: Option<Spanned<RawGroups>>,
+    extra: Option<Spanned<RawGroups>>,
+    exclude: Option<Spanned<Vec<Spanned<String>>>>,
+    threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -865,43 +893,95 @@ impl Ctx<'_> {
     }
 
     fn topic(&self, raw: RawTopic) -> Result<TopicConfig, Error> {
-        let Some(groups) = raw.groups else {
-            return Ok(TopicConfig { groups: None });
-        };
-        if groups.get_ref().is_empty() {
-            return Err(self.invalid(
-                &groups.span(),
-                "topic.groups",
-                "needs at least one group (leave `groups` out for the built-in defaults)",
-            ));
+        let mut topic = TopicConfig::default();
+        if let Some(groups) = raw.groups {
+            if groups.get_ref().is_empty() {
+                return Err(self.invalid(
+                    &groups.span(),
+                    "topic.groups",
+                    "needs at least one group (leave `groups` out for the built-in defaults)",
+                ));
+            }
+            topic.groups = Some(self.term_groups(groups, "topic.groups")?);
         }
+        if let Some(extra) = raw.extra {
+            let span = extra.span();
+            let extra = self.term_groups(extra, "topic.extra")?;
+            let known: Vec<String> = match &topic.groups {
+                Some(groups) => groups.keys().cloned().collect(),
+                None => crate::topic::default_groups().into_keys().collect(),
+            };
+            if let Some(name) = extra.keys().find(|name| !known.contains(name)) {
+                return Err(self.invalid(
+                    &span,
+                    &format!("topic.extra.{name}"),
+                    format!(
+                        "there is no topic group {name:?} (groups: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            topic.extra = extra;
+        }
+        if let Some(exclude) = raw.exclude {
+            topic.exclude = self.terms(exclude.into_inner(), "topic.exclude")?;
+        }
+        if let Some(threshold) = raw.threshold {
+            let t = *threshold.get_ref();
+            if !(t > 0.0 && t <= 1.0) {
+                return Err(self.invalid(
+                    &threshold.span(),
+                    "topic.threshold",
+                    format!("{t} is not in (0, 1]: 1 needs every group in the title or lede, or three times later; 1/3 accepts a passing mention"),
+                ));
+            }
+            topic.threshold = t;
+        }
+        Ok(topic)
+    }
+
+    /// Validates a table of named term lists (`topic.groups`, `topic.extra`).
+    fn term_groups(
+        &self,
+        groups: Spanned<RawGroups>,
+        key: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
         let span = groups.span();
         let mut out = BTreeMap::new();
         for (name, terms) in groups.into_inner() {
-            let key = format!("topic.groups.{name}");
             if name.trim().is_empty() {
-                return Err(self.invalid(&span, "topic.groups", "a group name is empty"));
+                return Err(self.invalid(&span, key, "a group name is empty"));
             }
+            let group_key = format!("{key}.{name}");
             if terms.get_ref().is_empty() {
-                return Err(self.invalid(&terms.span(), &key, "a group needs at least one term"));
+                return Err(self.invalid(
+                    &terms.span(),
+                    &group_key,
+                    "a group needs at least one term",
+                ));
             }
-            let mut list = Vec::new();
-            for (i, term) in terms.into_inner().into_iter().enumerate() {
-                let t = term.get_ref().trim();
-                if t.is_empty() {
-                    return Err(self.invalid(
-                        &term.span(),
-                        &format!("{key}[{}]", i + 1),
-                        "a term must not be empty",
-                    ));
-                }
-                if !list.iter().any(|x: &String| x == t) {
-                    list.push(t.to_owned());
-                }
-            }
-            out.insert(name, list);
+            out.insert(name, self.terms(terms.into_inner(), &group_key)?);
         }
-        Ok(TopicConfig { groups: Some(out) })
+        Ok(out)
+    }
+
+    /// Trims terms, drops duplicates, refuses empty ones.
+    fn terms(&self, terms: Vec<Spanned<String>>, key: &str) -> Result<Vec<String>, Error> {
+        let mut list: Vec<String> = Vec::new();
+        for (i, term) in terms.into_iter().enumerate() {
+            let t = term.get_ref().trim();
+            if t.is_empty() {
+                return Err(self.invalid(
+                    &term.span(),
+                    &format!("{key}[{}]", i + 1),
+                    "a term must not be empty",
+                ));
+            }
+            if !list.iter().any(|x| x == t) {
+                list.push(t.to_owned());
+            }
+        }
+        Ok(list)
     }
 
     fn alerts(&self, raw: RawAlerts) -> Result<Alerts, Error> {
@@ -1666,7 +1746,35 @@ filter = "none"
         assert!(d.contains("none"), "{d}");
         let d = ok("[topic.groups]\na = [\"x\", \"y\"]\n").describe();
         assert!(d.contains("x, y"), "{d}");
-        assert!(d.contains("(1 group)"), "{d}");
+        assert!(d.contains("threshold          1 "), "{d}");
+    }
+
+    #[test]
+    fn topic_extra_exclude_and_threshold() {
+        let c = ok(
+            "[topic]\nextra = { dprk = [\"Hwasong\", \"Hwasong\"] }\nexclude = [\"Moscow Mitte\"]\nthreshold = 0.5\n",
+        );
+        assert_eq!(c.topic.extra["dprk"], ["Hwasong"]);
+        assert_eq!(c.topic.exclude, ["Moscow Mitte"]);
+        assert_eq!(c.topic.threshold, 0.5);
+        assert_eq!(ok("[topic]\nthreshold = 1\n").topic.threshold, 1.0);
+        assert_eq!(ok("").topic.threshold, crate::topic::DEFAULT_THRESHOLD);
+        invalid("[topic]\nthreshold = 0\n", "topic.threshold", 2);
+        invalid("[topic]\n\nthreshold = 1.5\n", "topic.threshold", 3);
+        invalid(
+            "[topic]\nextra = { korea = [\"x\"] }\n",
+            "topic.extra.korea",
+            2,
+        );
+        invalid("[topic]\nexclude = [\"a\", \" \"]\n", "topic.exclude[2]", 2);
+        // extra names a configured group.
+        let c = ok("[topic]\ngroups = { a = [\"x\"] }\nextra = { a = [\"y\"] }\n");
+        assert_eq!(c.topic.extra["a"], ["y"]);
+        invalid(
+            "[topic]\ngroups = { a = [\"x\"] }\nextra = { dprk = [\"y\"] }\n",
+            "topic.extra.dprk",
+            3,
+        );
     }
 
     #[test]

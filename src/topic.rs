@@ -1,129 +1,344 @@
-//! Topic stage: decides whether a story is about North Korea *and* Russia.
+//! Topic stage: decides whether a story is *about* North Korea and Russia, and says why.
 //!
-//! **Takes** a set of named term groups (from the config, or
-//! [`default_groups`]) and, per story, an already-normalized title and body
-//! (NFC, whitespace collapsed to single spaces, markup stripped).
+//! **Takes** named term groups (the built-in [`default_groups`], or the config's), extra
+//! terms, exclusion terms and a threshold ([`Spec`]), and per story an already-normalized title
+//! and body (NFC, whitespace collapsed, markup stripped).
 //!
-//! **Gives** a [`Verdict`]: the story is relevant when at least one term of
-//! *every* group matches, plus the configured terms (as written) that matched.
+//! **Gives** a [`Verdict`]: a score in 0.0–1.0, relevant when the score reaches the threshold,
+//! the terms that matched, and per group the mentions that made its score, so a user can see
+//! why a story was kept (`storywatch topic test`).
 //!
-//! **Does not** fetch, normalize, strip HTML, score, or store anything, and it
-//! does not report match positions. Text is only case-folded internally.
+//! **Does not** fetch, normalize, strip HTML or store anything.
 //!
-//! # Matching rules
+//! # Scoring
 //!
-//! Terms and text are folded the same way before matching: Unicode
-//! lower-casing, `’` → `'`, and `ё` → `е`. A term is split on whitespace into
-//! words; consecutive words must be separated by exactly one whitespace
-//! character in the text (the text is normalized, so that is one space).
-//! Every term must start at a word boundary (the previous character, if any,
-//! is not alphanumeric). What may follow each word depends on its script:
+//! A story must be about every group, not merely name it. Each mention of a group's term
+//! weighs:
 //!
-//! * **Latin / other**: whole word. The character after the last word must not
-//!   be alphanumeric, so `Russia` does not match `Russian` or `Russiagate`,
-//!   but `DPRK` matches `DPRK's` / `DPRK’s`. List adjectives explicitly.
-//! * **Cyrillic** (Russian is inflected): up to two trailing letters from
-//!   `а я о е ё ы и ь й у ю` are stripped as long as at least 4 letters
-//!   remain, and the stem may be followed by 0–3 Cyrillic letters, then a
-//!   non-alphanumeric character (or, mid-term, the separating space). So
-//!   `Россия` matches `России`, `Россией`; `Москва` matches `Москвы`;
-//!   `российский` matches `российского`, `российская`. Single-word terms whose
-//!   stem would be shorter than 4 letters match exactly (no suffix). In
-//!   multi-word terms every word is inflected this way (`Северная Корея`
-//!   matches `Северной Кореи`; `Ким Чен Ын` matches `Ким Чен Ына`), and the
-//!   short-stem exception does not apply: the other words give enough context.
-//! * **Hangul**: Korean attaches particles without a space, so anything may
-//!   follow the last word (`북한은`, `러시아와`). The left boundary still
-//!   applies, so `남북한` ("the two Koreas") does **not** match `북한`.
+//! * **1** in the title, or in the lede (the first [`LEDE_WORDS`] words of the body);
+//! * **⅓** later in the body, so three mentions make a story about that group, and a Russia
+//!   story naming North Korea once in its ninth paragraph is not about North Korea;
+//! * **⅓** wherever it is, when it is one item of a list of three or more countries
+//!   ("China, Russia, North Korea and Iran", "북·중·러"): lists name countries in passing.
 //!
-//! All occurrences of all terms are found, including terms that overlap or
-//! lie inside a longer term of another group (Aho-Corasick overlapping search).
+//! A group's score is the sum of its weights, capped at 1; the story's score is the lowest
+//! group score, and the story is relevant when it reaches the threshold (default 1).
+//!
+//! # Matching
+//!
+//! All terms (group terms, exclusions and the country names that make lists) are found in one
+//! pass of an Aho-Corasick automaton over the folded text: Unicode lower case, `’` → `'`,
+//! `ё` → `е`. A term starts at a word boundary (no letter or digit before it); its words are
+//! separated by one space. What may follow depends on the script:
+//!
+//! * **Latin**: whole word. `Russia` does not match `Russian` (listed separately) and `Korea`
+//!   is no DPRK term at all: "South Korea", "Korean", "Seoul" are the Republic of Korea.
+//!   `DPRK's` matches `DPRK`.
+//! * **Cyrillic** (inflected): up to two final vowels or soft signs are stripped when four
+//!   letters remain, and the stem may be followed by up to three Cyrillic letters: `Россия`
+//!   matches `России`, `Россией`; `Пхеньян` matches `Пхеньяна`; `северокорейский` matches
+//!   `северокорейских`. A one-word term whose stem would be shorter matches exactly.
+//! * **Hangul**: Korean attaches particles without a space, so anything may follow a term of
+//!   two or more syllables (`북한은`, `러시아와`); the left boundary still applies, so `남북한`
+//!   does not match `북한`. A one-syllable abbreviation (`북`, `러`) must stand alone: `북 `,
+//!   `북·러`, `러,` match; `북미`, `러닝` do not. Compounds are listed whole (`북러`, `방러`).
+//!
+//! An exclusion term hides the group terms inside it: `Pyongyang` in `평양냉면` (a noodle
+//! dish) or `Russian` in `Russian roulette` count for nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 
-/// Errors building a [`Topic`] from configured groups.
+/// Words of the body that make its lede: a mention there counts like one in the title.
+pub const LEDE_WORDS: usize = 50;
+/// The weight of a mention after the lede, or in a list of countries.
+pub const PASSING_WEIGHT: f64 = 1.0 / 3.0;
+/// The default threshold: every group mentioned in the title or lede, or three times later.
+pub const DEFAULT_THRESHOLD: f64 = 1.0;
+/// Countries named in a list with this many countries or more are named in passing.
+const LIST_MIN: usize = 3;
+
+/// Errors building a [`Topic`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A group has no terms.
     #[error("topic group {group:?} has no terms")]
-    EmptyGroup {
-        /// Name of the offending group.
-        group: String,
-    },
-    /// A group contains a term that is empty or only whitespace.
+    EmptyGroup { group: String },
     #[error("topic group {group:?} contains an empty term")]
-    EmptyTerm {
-        /// Name of the offending group.
-        group: String,
-    },
-    /// No groups were configured at all.
+    EmptyTerm { group: String },
     #[error("no topic groups configured")]
     NoGroups,
-    /// The Aho-Corasick automaton could not be built.
     #[error("building topic matcher: {0}")]
     Build(#[from] aho_corasick::BuildError),
 }
 
-/// Built-in default groups: `"dprk"` and `"russia"`, with English, Korean and
-/// Russian terms. A story is relevant when it mentions both.
+/// What the topic stage is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// Group name → terms; a story must be about every group.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Terms whose matches hide the group terms inside them.
+    pub exclude: Vec<String>,
+    /// Score from which a story is relevant, in (0, 1].
+    pub threshold: f64,
+}
+
+impl Default for Spec {
+    /// The built-in groups and exclusions, and the default threshold.
+    fn default() -> Spec {
+        Spec {
+            groups: default_groups(),
+            exclude: strings(DEFAULT_EXCLUDE),
+            threshold: DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+impl Spec {
+    /// The spec a `[topic]` config section asks for: its groups (or the built-in ones) with
+    /// its extra terms, the built-in exclusions with its own, and its threshold.
+    pub fn from_config(config: &crate::config::TopicConfig) -> Spec {
+        let mut groups = config.groups.clone().unwrap_or_else(default_groups);
+        for (name, terms) in &config.extra {
+            let group = groups.entry(name.clone()).or_default();
+            for term in terms {
+                if !group.contains(term) {
+                    group.push(term.clone());
+                }
+            }
+        }
+        let mut exclude = default_exclude();
+        exclude.extend(config.exclude.iter().cloned());
+        Spec {
+            groups,
+            exclude,
+            threshold: config.threshold,
+        }
+    }
+}
+
+fn strings(terms: &[&str]) -> Vec<String> {
+    terms.iter().map(|t| (*t).to_owned()).collect()
+}
+
+/// North Korea: the country and its adjectives, capital, leaders and officials, institutions
+/// and places, in English, Korean and Russian.
+const DPRK: &[&str] = &[
+    // English
+    "North Korea",
+    "North Korean",
+    "North Koreans",
+    "N. Korea",
+    "N. Korean",
+    "N. Koreans",
+    "DPRK",
+    "Democratic People's Republic of Korea",
+    "Pyongyang",
+    "Kim Jong Un",
+    "Kim Jong-un",
+    "Kim Yo Jong",
+    "Kim Yo-jong",
+    "Choe Son Hui",
+    "Choe Son-hui",
+    "No Kwang Chol",
+    "Pak Jong Chon",
+    "Ri Pyong Chol",
+    "KCNA",
+    "Korean Central News Agency",
+    "Rodong Sinmun",
+    "Workers' Party of Korea",
+    "Korean People's Army",
+    "Rason",
+    "Rajin",
+    "Tumen River",
+    "Wonsan",
+    "Yongbyon",
+    // Korean
+    "북한",
+    "북측",
+    "북",
+    "북러",
+    "러북",
+    "조선민주주의인민공화국",
+    "조선중앙통신",
+    "노동신문",
+    "조선노동당",
+    "조선인민군",
+    "인민군",
+    "김정은",
+    "김여정",
+    "최선희",
+    "평양",
+    "방북",
+    "대북",
+    "북핵",
+    "라선",
+    "나선시",
+    "나선경제무역지대",
+    "두만강",
+    // Russian
+    "КНДР",
+    "Северная Корея",
+    "северокорейский",
+    "северокореец",
+    "Корейская Народно-Демократическая Республика",
+    "Пхеньян",
+    "Ким Чен Ын",
+    "Ким Ё Чжон",
+    "Чо Сон Хи",
+    "ЦТАК",
+    "Трудовая партия Кореи",
+    "Корейская народная армия",
+    "Расон",
+    "Вонсан",
+];
+
+/// Russia: the country and its adjectives, capital, leaders and officials, institutions and
+/// the places where it meets North Korea, in English, Korean and Russian.
+const RUSSIA: &[&str] = &[
+    // English
+    "Russia",
+    "Russian",
+    "Russians",
+    "Soviet",
+    "USSR",
+    "Moscow",
+    "Kremlin",
+    "Putin",
+    "Lavrov",
+    "Shoigu",
+    "Belousov",
+    "Peskov",
+    "Medvedev",
+    "Zakharova",
+    "Gerasimov",
+    "Mishustin",
+    "Duma",
+    "Roscosmos",
+    "Vostochny",
+    "Vladivostok",
+    "Primorye",
+    "Primorsky",
+    "Khasan",
+    "Kursk",
+    // Korean
+    "러시아",
+    "러",
+    "북러",
+    "러북",
+    "한러",
+    "방러",
+    "대러",
+    "친러",
+    "소련",
+    "푸틴",
+    "모스크바",
+    "크렘린",
+    "라브로프",
+    "쇼이구",
+    "벨로우소프",
+    "페스코프",
+    "블라디보스토크",
+    "연해주",
+    "쿠르스크",
+    // Russian
+    "Россия",
+    "российский",
+    "россиянин",
+    "россияне",
+    "РФ",
+    "СССР",
+    "советский",
+    "Москва",
+    "московский",
+    "Кремль",
+    "Путин",
+    "Лавров",
+    "Шойгу",
+    "Белоусов",
+    "Песков",
+    "Медведев",
+    "Захарова",
+    "Госдума",
+    "Владивосток",
+    "Приморье",
+    "Приморский край",
+    "Хасан",
+    "Курская область",
+    "Курской области",
+];
+
+/// Built-in exclusions: ordinary phrases that contain a group term.
+const DEFAULT_EXCLUDE: &[&str] = &[
+    "Russian roulette",
+    "Russian doll",
+    "Russian dolls",
+    "Russian River",
+    "Moscow, Idaho",
+    "Moscow mule",
+    "북한산",
+    "북한강",
+    "평양냉면",
+    "평양면옥",
+];
+
+/// Country names that are neither group: with the groups' terms, they make the lists in which
+/// a country is named only in passing.
+const OTHER_COUNTRIES: &[&str] = &[
+    "China",
+    "Chinese",
+    "Beijing",
+    "Iran",
+    "Iranian",
+    "Tehran",
+    "Belarus",
+    "Syria",
+    "Cuba",
+    "Venezuela",
+    "United States",
+    "U.S.",
+    "America",
+    "Japan",
+    "South Korea",
+    "Ukraine",
+    "중국",
+    "중",
+    "이란",
+    "미국",
+    "미",
+    "일본",
+    "일",
+    "한국",
+    "한",
+    "우크라이나",
+    "우",
+    "벨라루스",
+    "시리아",
+    "Китай",
+    "китайский",
+    "Иран",
+    "иранский",
+    "США",
+    "Белоруссия",
+    "Беларусь",
+    "Сирия",
+    "Япония",
+    "Южная Корея",
+    "Украина",
+];
+
+/// The built-in groups: `dprk` and `russia`.
 pub fn default_groups() -> BTreeMap<String, Vec<String>> {
-    const DPRK: &[&str] = &[
-        "North Korea",
-        "North Korean",
-        "North Koreans",
-        "DPRK",
-        "Pyongyang",
-        "Kim Jong Un",
-        "Kim Jong-un",
-        "Kim Yo Jong",
-        "Choe Son Hui",
-        "KCNA",
-        "Workers' Party of Korea",
-        "Korean People's Army",
-        "북한",
-        "조선민주주의인민공화국",
-        "김정은",
-        "평양",
-        "КНДР",
-        "Северная Корея",
-        "северокорейский",
-        "Пхеньян",
-        "Ким Чен Ын",
-    ];
-    const RUSSIA: &[&str] = &[
-        "Russia",
-        "Russian",
-        "Russians",
-        "Moscow",
-        "Kremlin",
-        "Putin",
-        "Lavrov",
-        "Shoigu",
-        "Belousov",
-        "Peskov",
-        "Vladivostok",
-        "Primorye",
-        "Duma",
-        "러시아",
-        "푸틴",
-        "모스크바",
-        "크렘린",
-        "Россия",
-        "российский",
-        "Москва",
-        "Кремль",
-        "Путин",
-        "Лавров",
-        "Шойгу",
-        "Владивосток",
-    ];
-    let to_vec = |terms: &[&str]| terms.iter().map(|t| (*t).to_owned()).collect();
     BTreeMap::from([
-        ("dprk".to_owned(), to_vec(DPRK)),
-        ("russia".to_owned(), to_vec(RUSSIA)),
+        ("dprk".to_owned(), strings(DPRK)),
+        ("russia".to_owned(), strings(RUSSIA)),
     ])
+}
+
+/// The built-in exclusion terms.
+pub fn default_exclude() -> Vec<String> {
+    strings(DEFAULT_EXCLUDE)
 }
 
 /// Script class of one word of a term; decides what may follow it.
@@ -135,6 +350,8 @@ enum Script {
     Cyrillic { max_suffix: usize },
     /// Anything may follow when this is the last word (particles).
     Hangul,
+    /// A one-syllable abbreviation: whole token only.
+    HangulToken,
 }
 
 /// One folded word of a term.
@@ -145,19 +362,27 @@ struct Word {
     script: Script,
 }
 
-/// One distinct configured term.
+/// What a term is for.
+#[derive(Debug, Clone, PartialEq)]
+enum Role {
+    /// Counts for these groups (a term may be in several: `북러` is in both).
+    Groups(Vec<usize>),
+    /// Hides group terms inside its matches.
+    Exclude,
+    /// Another country: only makes lists.
+    Other,
+}
+
 #[derive(Debug)]
 struct Term {
-    /// The term as written in the config (reported in [`Verdict`]).
+    /// The term as written (reported in [`Verdict`]).
     display: String,
-    /// Indices of the groups containing this term.
-    groups: Vec<usize>,
-    /// Folded words; the first one is the automaton pattern.
+    role: Role,
     words: Vec<Word>,
 }
 
-/// The compiled topic matcher. Build once with [`Topic::new`] and share it
-/// (it is `Send + Sync` and [`Topic::evaluate`] takes `&self`).
+/// The compiled topic matcher. Build once and share it: it is `Send + Sync` and
+/// [`Topic::evaluate`] takes `&self`.
 #[derive(Debug)]
 pub struct Topic {
     /// Automaton over the distinct folded first words of all terms.
@@ -165,17 +390,320 @@ pub struct Topic {
     /// Pattern id → indices into `terms` that start with that pattern.
     by_pattern: Vec<Vec<usize>>,
     terms: Vec<Term>,
-    group_count: usize,
+    group_names: Vec<String>,
+    threshold: f64,
 }
 
-/// Result of [`Topic::evaluate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a mention was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Title,
+    Lede,
+    Body,
+}
+
+/// One mention of a group term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// The term as written in the config.
+    pub term: String,
+    pub place: Place,
+    /// One item of a list of countries.
+    pub listed: bool,
+    pub weight: f64,
+}
+
+/// How much a story is about one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupScore {
+    pub name: String,
+    /// Sum of the mentions' weights, capped at 1.
+    pub score: f64,
+    pub mentions: Vec<Mention>,
+}
+
+/// The topic stage's verdict on one story.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// True when every configured group has at least one matching term.
+    /// The score reached the threshold.
     pub relevant: bool,
-    /// The configured terms (as written in the config) that matched, in
-    /// first-match order (title first, then body), no duplicates.
+    /// The lowest group score, 0.0–1.0.
+    pub score: f64,
+    /// The group terms (as written) that matched, title first, in order, no duplicates.
     pub matched_terms: Vec<String>,
+    /// Per group, in name order.
+    pub groups: Vec<GroupScore>,
+}
+
+impl Topic {
+    /// Compiles `spec` into one matcher.
+    pub fn new(spec: &Spec) -> Result<Topic, Error> {
+        if spec.groups.is_empty() {
+            return Err(Error::NoGroups);
+        }
+        let mut terms: Vec<Term> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (gi, (name, list)) in spec.groups.iter().enumerate() {
+            if list.is_empty() {
+                return Err(Error::EmptyGroup {
+                    group: name.clone(),
+                });
+            }
+            for raw in list {
+                if raw.trim().is_empty() {
+                    return Err(Error::EmptyTerm {
+                        group: name.clone(),
+                    });
+                }
+                match index.get(raw.as_str()) {
+                    Some(&ti) => {
+                        if let Role::Groups(groups) = &mut terms[ti].role {
+                            if !groups.contains(&gi) {
+                                groups.push(gi);
+                            }
+                        }
+                    }
+                    None => {
+                        index.insert(raw.clone(), terms.len());
+                        terms.push(Term {
+                            display: raw.clone(),
+                            role: Role::Groups(vec![gi]),
+                            words: compile_words(raw),
+                        });
+                    }
+                }
+            }
+        }
+        let extra = spec
+            .exclude
+            .iter()
+            .map(|t| (t.as_str(), Role::Exclude))
+            .chain(OTHER_COUNTRIES.iter().map(|t| (*t, Role::Other)));
+        for (raw, role) in extra {
+            if raw.trim().is_empty() || index.contains_key(raw) {
+                continue;
+            }
+            index.insert(raw.to_owned(), terms.len());
+            terms.push(Term {
+                display: raw.to_owned(),
+                role,
+                words: compile_words(raw),
+            });
+        }
+
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut pattern_index: HashMap<&str, usize> = HashMap::new();
+        let mut by_pattern: Vec<Vec<usize>> = Vec::new();
+        for (ti, term) in terms.iter().enumerate() {
+            let first = term.words[0].text.as_str();
+            let pi = *pattern_index.entry(first).or_insert_with(|| {
+                patterns.push(first);
+                by_pattern.push(Vec::new());
+                patterns.len() - 1
+            });
+            by_pattern[pi].push(ti);
+        }
+        // The standard match kind, so that an overlapping search reports every occurrence of
+        // every pattern, a term inside another one included.
+        let automaton = AhoCorasick::new(&patterns)?;
+        Ok(Topic {
+            automaton,
+            by_pattern,
+            terms,
+            group_names: spec.groups.keys().cloned().collect(),
+            threshold: spec.threshold,
+        })
+    }
+
+    /// The score from which a story is relevant.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Judges a story by its title and body.
+    pub fn evaluate(&self, title: &str, body: &str) -> Verdict {
+        let mut buf = String::with_capacity(title.len().max(body.len()) + 8);
+        let mut groups: Vec<GroupScore> = self
+            .group_names
+            .iter()
+            .map(|name| GroupScore {
+                name: name.clone(),
+                score: 0.0,
+                mentions: Vec::new(),
+            })
+            .collect();
+        let mut matched_terms: Vec<String> = Vec::new();
+        for (text, is_title) in [(title, true), (body, false)] {
+            buf.clear();
+            fold_into(text, &mut buf);
+            let lede_end = if is_title { buf.len() } else { lede_end(&buf) };
+            for found in self.scan(&buf) {
+                let Role::Groups(ids) = &self.terms[found.term].role else {
+                    continue;
+                };
+                let place = match (is_title, found.start < lede_end) {
+                    (true, _) => Place::Title,
+                    (false, true) => Place::Lede,
+                    (false, false) => Place::Body,
+                };
+                let weight = if found.listed || place == Place::Body {
+                    PASSING_WEIGHT
+                } else {
+                    1.0
+                };
+                let display = &self.terms[found.term].display;
+                if !matched_terms.contains(display) {
+                    matched_terms.push(display.clone());
+                }
+                for &g in ids {
+                    groups[g].mentions.push(Mention {
+                        term: display.clone(),
+                        place,
+                        listed: found.listed,
+                        weight,
+                    });
+                }
+            }
+        }
+        for group in &mut groups {
+            let sum: f64 = group.mentions.iter().map(|m| m.weight).sum();
+            // Three thirds make one: round away the float error before capping.
+            group.score = ((sum * 1e6).round() / 1e6).min(1.0);
+        }
+        let score = groups.iter().map(|g| g.score).fold(f64::INFINITY, f64::min);
+        let score = if score.is_finite() { score } else { 0.0 };
+        Verdict {
+            relevant: score >= self.threshold,
+            score,
+            matched_terms,
+            groups,
+        }
+    }
+
+    /// Every counted mention in `text` (folded), in order: group terms not hidden by an
+    /// exclusion, and other countries; one per position (the longest term there).
+    fn scan(&self, text: &str) -> Vec<Found> {
+        let mut all: Vec<Found> = Vec::new();
+        for m in self.automaton.find_overlapping_iter(text) {
+            let start = m.start();
+            if !left_boundary_ok(text, start) {
+                continue;
+            }
+            for &ti in &self.by_pattern[m.pattern().as_usize()] {
+                if let Some(end) = term_end_at(&self.terms[ti].words, text, start) {
+                    all.push(Found {
+                        start,
+                        end,
+                        term: ti,
+                        listed: false,
+                    });
+                }
+            }
+        }
+        let excluded: Vec<(usize, usize)> = all
+            .iter()
+            .filter(|f| self.terms[f.term].role == Role::Exclude)
+            .map(|f| (f.start, f.end))
+            .collect();
+        all.retain(|f| {
+            self.terms[f.term].role != Role::Exclude
+                && !excluded.iter().any(|&(s, e)| f.start >= s && f.start < e)
+        });
+        // Longest first at each position: a shorter term at the same place, or one inside
+        // an earlier term ("Korea" inside "South Korea"), is the same mention.
+        all.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut mentions: Vec<Found> = Vec::with_capacity(all.len());
+        for found in all {
+            if mentions.last().is_none_or(|last| found.start >= last.end) {
+                mentions.push(found);
+            }
+        }
+        mark_lists(text, &mut mentions);
+        mentions.retain(|f| self.terms[f.term].role != Role::Other);
+        mentions
+    }
+}
+
+/// One match in folded text.
+#[derive(Debug, Clone)]
+struct Found {
+    start: usize,
+    end: usize,
+    term: usize,
+    listed: bool,
+}
+
+/// Marks the mentions that are items of a list of [`LIST_MIN`] or more countries: a run of
+/// mentions separated by nothing but commas, "and", "·" and the like.
+fn mark_lists(text: &str, mentions: &mut [Found]) {
+    let mut run_start = 0;
+    let mut positions = 0;
+    for i in 0..=mentions.len() {
+        let joined = i > 0
+            && i < mentions.len()
+            && is_list_gap(&text[mentions[i - 1].end..mentions[i].start]);
+        if joined {
+            positions += 1;
+            continue;
+        }
+        if positions >= LIST_MIN {
+            for m in &mut mentions[run_start..i] {
+                m.listed = true;
+            }
+        }
+        run_start = i;
+        positions = 1;
+    }
+}
+
+/// Words that join the items of a list.
+const LIST_WORDS: &[&str] = &[
+    "and",
+    "or",
+    "as",
+    "well",
+    "и",
+    "или",
+    "а",
+    "также",
+    "및",
+    "와",
+    "과",
+    "또는",
+    "그리고",
+];
+
+/// True when `gap`, the text between two country names, only joins list items.
+fn is_list_gap(gap: &str) -> bool {
+    if gap.chars().count() > 16 {
+        return false;
+    }
+    let words = gap.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '/' | '&' | '·' | '・' | '、' | '-' | '–' | '—'
+            )
+    });
+    let mut saw_separator = gap.chars().any(|c| !c.is_alphanumeric());
+    for word in words.filter(|w| !w.is_empty()) {
+        // Korean particles come attached ("북한과"): the gap starts with them.
+        if !LIST_WORDS.contains(&word) && word != "'s" {
+            return false;
+        }
+        saw_separator = true;
+    }
+    saw_separator
+}
+
+/// Byte offset in folded `body` where the lede ends: after [`LEDE_WORDS`] words.
+fn lede_end(body: &str) -> usize {
+    body.char_indices()
+        .filter(|&(i, c)| {
+            c.is_whitespace() && !body[i + c.len_utf8()..].starts_with(char::is_whitespace)
+        })
+        .nth(LEDE_WORDS - 1)
+        .map_or(body.len(), |(i, _)| i)
 }
 
 /// Letters stripped from the end of Cyrillic words to get the stem.
@@ -185,7 +713,7 @@ const MIN_STEM: usize = 4;
 /// Maximum number of Cyrillic letters allowed after a stem.
 const MAX_SUFFIX: usize = 3;
 
-/// Appends the folded form of `s` to `out` (lower-case, `’`→`'`, `ё`→`е`).
+/// Appends the folded form of `s` to `out` (lower case, `’` → `'`, `ё` → `е`).
 fn fold_into(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
@@ -212,18 +740,20 @@ fn compile_words(term: &str) -> Vec<Word> {
     let multi = raw.len() > 1;
     raw.iter()
         .map(|w| {
-            if w.chars().any(is_hangul) {
-                Word {
-                    text: (*w).to_owned(),
-                    script: Script::Hangul,
+            let script = if w.chars().any(is_hangul) {
+                if !multi && w.chars().count() == 1 {
+                    Script::HangulToken
+                } else {
+                    Script::Hangul
                 }
             } else if w.chars().any(is_cyrillic) {
-                cyrillic_word(w, multi)
+                return cyrillic_word(w, multi);
             } else {
-                Word {
-                    text: (*w).to_owned(),
-                    script: Script::Latin,
-                }
+                Script::Latin
+            };
+            Word {
+                text: (*w).to_owned(),
+                script,
             }
         })
         .collect()
@@ -243,8 +773,8 @@ fn cyrillic_word(word: &str, multi: bool) -> Word {
         }
         let shorter = &stem[..stem.len() - last.len_utf8()];
         if shorter.chars().count() < MIN_STEM {
-            // Only the first strip decides exactness: a later strip that would
-            // go too short just stops (e.g. "корея" → "коре", not "кор").
+            // Only the first strip decides exactness: a later strip that would go too short
+            // just stops ("корея" → "коре", not "кор").
             too_short = stripped == 0;
             break;
         }
@@ -259,117 +789,7 @@ fn cyrillic_word(word: &str, multi: bool) -> Word {
     }
 }
 
-impl Topic {
-    /// Compiles the groups into one matcher.
-    ///
-    /// Fails with [`Error::NoGroups`] if `groups` is empty, [`Error::EmptyGroup`]
-    /// if a group has no terms, [`Error::EmptyTerm`] if a term is blank.
-    /// A term listed in several groups (exactly as written) counts for each.
-    pub fn new(groups: &BTreeMap<String, Vec<String>>) -> Result<Topic, Error> {
-        if groups.is_empty() {
-            return Err(Error::NoGroups);
-        }
-        let mut terms: Vec<Term> = Vec::new();
-        let mut term_index: HashMap<&str, usize> = HashMap::new();
-        for (gi, (name, list)) in groups.iter().enumerate() {
-            if list.is_empty() {
-                return Err(Error::EmptyGroup {
-                    group: name.clone(),
-                });
-            }
-            for raw in list {
-                if raw.trim().is_empty() {
-                    return Err(Error::EmptyTerm {
-                        group: name.clone(),
-                    });
-                }
-                match term_index.get(raw.as_str()) {
-                    Some(&ti) => {
-                        if !terms[ti].groups.contains(&gi) {
-                            terms[ti].groups.push(gi);
-                        }
-                    }
-                    None => {
-                        term_index.insert(raw.as_str(), terms.len());
-                        terms.push(Term {
-                            display: raw.clone(),
-                            groups: vec![gi],
-                            words: compile_words(raw),
-                        });
-                    }
-                }
-            }
-        }
-
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut pattern_index: HashMap<&str, usize> = HashMap::new();
-        let mut by_pattern: Vec<Vec<usize>> = Vec::new();
-        for (ti, term) in terms.iter().enumerate() {
-            let first = term.words[0].text.as_str();
-            let pi = *pattern_index.entry(first).or_insert_with(|| {
-                patterns.push(first);
-                by_pattern.push(Vec::new());
-                patterns.len() - 1
-            });
-            by_pattern[pi].push(ti);
-        }
-        // Standard match kind so that overlapping search reports every
-        // occurrence of every pattern (a term inside another term included).
-        let automaton = AhoCorasick::new(&patterns)?;
-
-        Ok(Topic {
-            automaton,
-            by_pattern,
-            terms,
-            group_count: groups.len(),
-        })
-    }
-
-    /// Evaluates title + body (the title counts like the body here).
-    pub fn evaluate(&self, title: &str, body: &str) -> Verdict {
-        let mut buf = String::with_capacity(title.len().max(body.len()) + 8);
-        let mut hits: Vec<(usize, usize)> = Vec::new();
-        let mut seen = vec![false; self.terms.len()];
-        let mut matched_terms = Vec::new();
-        for text in [title, body] {
-            buf.clear();
-            fold_into(text, &mut buf);
-            hits.clear();
-            for m in self.automaton.find_overlapping_iter(buf.as_str()) {
-                let start = m.start();
-                if !left_boundary_ok(&buf, start) {
-                    continue;
-                }
-                for &ti in &self.by_pattern[m.pattern().as_usize()] {
-                    if !seen[ti] && term_matches_at(&self.terms[ti].words, &buf, start) {
-                        hits.push((start, ti));
-                    }
-                }
-            }
-            hits.sort_unstable();
-            for &(_, ti) in &hits {
-                if !seen[ti] {
-                    seen[ti] = true;
-                    matched_terms.push(self.terms[ti].display.clone());
-                }
-            }
-        }
-        let mut covered = vec![false; self.group_count];
-        for (ti, term) in self.terms.iter().enumerate() {
-            if seen[ti] {
-                for &g in &term.groups {
-                    covered[g] = true;
-                }
-            }
-        }
-        Verdict {
-            relevant: covered.iter().all(|&c| c),
-            matched_terms,
-        }
-    }
-}
-
-/// True when no alphanumeric character directly precedes byte offset `start`.
+/// True when no letter or digit directly precedes byte offset `start`.
 fn left_boundary_ok(text: &str, start: usize) -> bool {
     text[..start]
         .chars()
@@ -377,70 +797,64 @@ fn left_boundary_ok(text: &str, start: usize) -> bool {
         .is_none_or(|c| !c.is_alphanumeric())
 }
 
-/// Checks that all words of a term match at `start` (where the first word's
-/// pattern was found and the left boundary already checked).
-fn term_matches_at(words: &[Word], text: &str, start: usize) -> bool {
+/// Where a term that starts at `start` (its first word found there, the left boundary
+/// checked) ends, or `None` when it does not match there. A Hangul term ends before the
+/// particle that follows it.
+fn term_end_at(words: &[Word], text: &str, start: usize) -> Option<usize> {
     let mut pos = start;
     for (i, word) in words.iter().enumerate() {
         if !text[pos..].starts_with(word.text.as_str()) {
-            return false;
+            return None;
         }
         pos += word.text.len();
-        let rest = &text[pos..];
         let last = i + 1 == words.len();
-        // Consume the allowed suffix.
         match word.script {
-            Script::Latin => {}
-            Script::Hangul => {
-                if last {
-                    return true;
-                }
-            }
+            Script::Latin | Script::HangulToken => {}
+            Script::Hangul if last => return Some(pos),
+            Script::Hangul => {}
             Script::Cyrillic { max_suffix } => {
                 let mut count = 0;
-                let mut len = 0;
-                for c in rest.chars() {
+                for c in text[pos..].chars() {
                     if !(is_cyrillic(c) && c.is_alphabetic()) {
                         break;
                     }
                     count += 1;
                     if count > max_suffix {
-                        return false;
+                        return None;
                     }
-                    len += c.len_utf8();
+                    pos += c.len_utf8();
                 }
-                pos += len;
             }
         }
         let next = text[pos..].chars().next();
         if last {
-            return next.is_none_or(|c| !c.is_alphanumeric());
+            return next.is_none_or(|c| !c.is_alphanumeric()).then_some(pos);
         }
         match next {
             Some(c) if c.is_whitespace() => pos += c.len_utf8(),
-            _ => return false,
+            _ => return None,
         }
     }
-    true
+    Some(pos)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn groups(spec: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
-        spec.iter()
-            .map(|(g, ts)| {
-                (
-                    (*g).to_owned(),
-                    ts.iter().map(|t| (*t).to_owned()).collect(),
-                )
-            })
-            .collect()
+    fn topic() -> Topic {
+        Topic::new(&Spec::default()).expect("defaults compile")
     }
 
-    fn default_topic() -> Topic {
-        Topic::new(&default_groups()).expect("default groups compile")
+    fn spec(groups: &[(&str, &[&str])]) -> Spec {
+        Spec {
+            groups: groups
+                .iter()
+                .map(|(g, ts)| ((*g).to_owned(), strings(ts)))
+                .collect(),
+            exclude: Vec::new(),
+            threshold: DEFAULT_THRESHOLD,
+        }
     }
 
     #[test]
@@ -450,295 +864,219 @@ mod tests {
     }
 
     #[test]
-    fn default_groups_relevance_table() {
-        let topic = default_topic();
-        // (behaviour, title, body, relevant, matched terms in order)
-        let cases: &[(&str, &str, &str, bool, &[&str])] = &[
+    fn both_countries_in_the_title_or_lede_are_relevant() {
+        let t = topic();
+        for (title, body) in [
+            ("North Korea sends troops to Russia", ""),
             (
-                "english story with both groups",
-                "North Korea sends troops to Russia",
-                "Kim Jong Un met Putin in Vladivostok; KCNA said the DPRK's ties deepen.",
-                true,
-                &[
-                    "North Korea",
-                    "Russia",
-                    "Kim Jong Un",
-                    "Putin",
-                    "Vladivostok",
-                    "KCNA",
-                    "DPRK",
-                ],
+                "Putin hails 'invincible' alliance",
+                "The Russian leader thanked Pyongyang.",
             ),
-            (
-                "south korea is not dprk",
-                "South Korea and Russia",
-                "Seoul and Moscow talk about Korea.",
-                false,
-                &["Russia", "Moscow"],
-            ),
-            (
-                "only one group is not relevant",
-                "Pyongyang parade",
-                "North Koreans watched.",
-                false,
-                &["Pyongyang", "North Koreans"],
-            ),
-            (
-                "adjective listed separately matches",
-                "North Korean troops",
-                "Russian officers",
-                true,
-                &["North Korean", "Russian"],
-            ),
-            (
-                "no boundary inside a longer word",
-                "Russiagate and Pyongyangers",
-                "Kremlinology of DPRKish things",
-                false,
-                &[],
-            ),
-            (
-                "possessive straight and curly apostrophes",
-                "DPRK's envoy",
-                "Russia’s foreign ministry and the Workers’ Party of Korea",
-                true,
-                &["DPRK", "Russia", "Workers' Party of Korea"],
-            ),
-            (
-                "case insensitive latin",
-                "PYONGYANG AND MOSCOW",
-                "",
-                true,
-                &["Pyongyang", "Moscow"],
-            ),
-            (
-                "inflected russian",
-                "Пхеньян и Москва",
-                "Делегация России прибыла в КНДР-овскую столицу.",
-                true,
-                &["Пхеньян", "Москва", "Россия", "КНДР"],
-            ),
-            (
-                "case insensitive and inflected cyrillic",
-                "ПХЕНЬЯНА",
-                "визит в Кремль и переговоры с Путиным",
-                true,
-                &["Пхеньян", "Кремль", "Путин"],
-            ),
-            (
-                "multi word cyrillic inflects every word",
-                "Лидер Северной Кореи Ким Чен Ын",
-                "российского президента и Москвы",
-                true,
-                &["Северная Корея", "Ким Чен Ын", "российский", "Москва"],
-            ),
-            (
-                "adjective endings of cyrillic adjectives",
-                "северокорейские военные",
-                "в Россию",
-                true,
-                &["северокорейский", "Россия"],
-            ),
-            (
-                "cyrillic suffix longer than three letters does not match",
-                "Москвабад",
-                "Пхеньянцевыми",
-                false,
-                &[],
-            ),
-            (
-                "yo in text folds to ye",
-                "Шойгу в Пхеньяне, Путин в Кремлё",
-                "",
-                true,
-                &["Шойгу", "Пхеньян", "Путин", "Кремль"],
-            ),
-            (
-                "korean particles attach",
-                "북한과 러시아가 조약 체결",
-                "김정은은 푸틴과 평양에서",
-                true,
-                &["북한", "러시아", "김정은", "푸틴", "평양"],
-            ),
-            (
-                "korean 남북한 is not a dprk match",
-                "남북한 관계와 러시아",
-                "",
-                false,
-                &["러시아"],
-            ),
-            (
-                "multi word latin with hyphen variant listed",
-                "Kim Jong-un visits",
-                "the Kremlin",
-                true,
-                &["Kim Jong-un", "Kremlin"],
-            ),
-            (
-                "multi word must not span a missing word",
-                "North and Korea",
-                "Russia",
-                false,
-                &["Russia"],
-            ),
-            (
-                "title and body do not join into a phrase",
-                "Talks in the North",
-                "Korea and Russia",
-                false,
-                &["Russia"],
-            ),
-            (
-                "duplicates reported once, title before body",
-                "Russia",
-                "DPRK and Russia and DPRK",
-                true,
-                &["Russia", "DPRK"],
-            ),
-            ("empty input", "", "", false, &[]),
-        ];
-        for (name, title, body, relevant, terms) in cases {
-            let v = topic.evaluate(title, body);
-            assert_eq!(v.relevant, *relevant, "{name}: relevance ({v:?})");
-            assert_eq!(v.matched_terms, *terms, "{name}: matched terms");
+            ("Kim Jong Un meets Shoigu", ""),
+            ("북러 정상회담 열려", ""),
+            ("북·러, 조약 비준", ""),
+            ("김정은, 방러 마치고 귀국", ""),
+            ("북한군, 쿠르스크서 전투", ""),
+            ("Путин прибыл в Пхеньян", ""),
+            ("Лавров встретился с министром иностранных дел КНДР", ""),
+            ("Северокорейские военные в Курской области", ""),
+            ("Ким Чен Ын посетил Владивосток", ""),
+        ] {
+            let v = t.evaluate(title, body);
+            assert!(v.relevant, "{title} / {body}: {v:?}");
+            assert_eq!(v.score, 1.0, "{title}");
         }
     }
 
     #[test]
-    fn custom_groups_table() {
-        // (behaviour, groups, text, relevant, matched)
-        type Case<'a> = (
-            &'a str,
-            &'a [(&'a str, &'a [&'a str])],
-            &'a str,
-            bool,
-            &'a [&'a str],
+    fn south_korea_korean_and_seoul_are_not_the_dprk() {
+        let t = topic();
+        for title in [
+            "South Korea and Russia discuss trade",
+            "Korean carmakers leave Russia",
+            "Seoul summons Russian ambassador",
+            "Korea's exports to Russia fall",
+            "한러 관계 개선 모색",
+            "Южная Корея и Россия обсудили торговлю",
+        ] {
+            let v = t.evaluate(title, "");
+            assert!(!v.relevant, "{title}: {v:?}");
+            assert_eq!(v.groups[0].name, "dprk");
+            assert_eq!(v.groups[0].score, 0.0, "{title}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn one_mention_late_in_the_body_is_passing_and_three_are_enough() {
+        let t = topic();
+        let filler = "word ".repeat(LEDE_WORDS);
+        let once = format!("{filler} North Korea was also mentioned.");
+        let v = t.evaluate("Russia hits Kyiv with drones", &once);
+        assert!(!v.relevant, "{v:?}");
+        assert!((v.score - PASSING_WEIGHT).abs() < 1e-5, "{v:?}");
+        let dprk = &v.groups[0];
+        assert_eq!(dprk.mentions[0].place, Place::Body);
+
+        let thrice = format!("{filler} Pyongyang. More on North Korea. The DPRK again.");
+        let v = t.evaluate("Russia hits Kyiv with drones", &thrice);
+        assert!(v.relevant, "{v:?}");
+        assert_eq!(v.score, 1.0);
+    }
+
+    #[test]
+    fn countries_in_a_list_are_named_in_passing() {
+        let t = topic();
+        for title in [
+            "US warns China, Russia, North Korea and Iran",
+            "Sanctions on Iran, North Korea and Russia",
+            "북·중·러 밀착 경계",
+            "중국과 러시아, 북한의 위협",
+            "Китай, Россия и КНДР",
+        ] {
+            let v = t.evaluate(title, "");
+            assert!(!v.relevant, "{title}: {v:?}");
+            assert!(v.groups.iter().all(|g| g.mentions.iter().all(|m| m.listed)));
+        }
+        // Two countries joined by "and" are a pair, not a list.
+        let v = t.evaluate("Russia and North Korea sign treaty", "");
+        assert!(v.relevant, "{v:?}");
+        assert!(
+            v.groups
+                .iter()
+                .all(|g| g.mentions.iter().all(|m| !m.listed))
         );
-        let cases: &[Case] = &[
-            (
-                "russian does not match russia when only russia configured",
-                &[("r", &["Russia"])],
-                "Russian troops",
-                false,
-                &[],
-            ),
-            (
-                "term inside another group's longer term still counted",
-                &[("dprk", &["North Korea"]), ("korea", &["Korea"])],
-                "North Korea fired",
-                true,
-                &["North Korea", "Korea"],
-            ),
-            (
-                "overlapping terms sharing a first word",
-                &[
-                    ("a", &["North Korea", "North Koreans"]),
-                    ("b", &["Koreans"]),
-                ],
-                "North Koreans",
-                true,
-                &["North Koreans", "Koreans"],
-            ),
-            (
-                "same term in two groups satisfies both",
-                &[("a", &["Pyongyang"]), ("b", &["Pyongyang", "Moscow"])],
-                "Pyongyang only",
-                true,
-                &["Pyongyang"],
-            ),
-            (
-                "first-match order follows text position not config order",
-                &[("a", &["alpha", "beta"]), ("b", &["gamma"])],
-                "gamma beta alpha",
-                true,
-                &["gamma", "beta", "alpha"],
-            ),
-            (
-                "short cyrillic stem matches exactly",
-                &[("a", &["Ким"])],
-                "Кима и Ким",
-                true,
-                &["Ким"],
-            ),
-            (
-                "short cyrillic stem rejects suffix",
-                &[("a", &["Ким"])],
-                "Кима",
-                false,
-                &[],
-            ),
-            (
-                "yo in term folds to ye in text",
-                &[("a", &["Семёнов"])],
-                "Семенова",
-                true,
-                &["Семёнов"],
-            ),
-            (
-                "short stem after strip matches exactly",
-                &[("a", &["Путь"])],
-                "Пути",
-                false,
-                &[],
-            ),
-        ];
-        for (name, spec, text, relevant, terms) in cases {
-            let topic = Topic::new(&groups(spec)).expect(name);
-            let v = topic.evaluate("", text);
-            assert_eq!(v.relevant, *relevant, "{name}: relevance ({v:?})");
-            assert_eq!(v.matched_terms, *terms, "{name}: matched terms");
+    }
+
+    #[test]
+    fn korean_abbreviations_stand_alone_and_particles_attach() {
+        let t = topic();
+        let dprk = |title: &str| t.evaluate(title, "").groups[0].score;
+        let russia = |title: &str| t.evaluate(title, "").groups[1].score;
+        assert_eq!(dprk("북한은 미사일을 쐈다"), 1.0);
+        assert_eq!(dprk("북, 미사일 발사"), 1.0);
+        assert_eq!(dprk("남북한 정상"), 0.0, "남북한 is the two Koreas");
+        assert_eq!(
+            dprk("북미 회담"),
+            0.0,
+            "북미: North America or NK-US, not a token"
+        );
+        assert_eq!(dprk("동북아 정세"), 0.0);
+        assert_eq!(dprk("북한산 등산로"), 0.0, "a mountain in Seoul");
+        assert_eq!(dprk("평양냉면 맛집"), 0.0, "a noodle dish");
+        assert_eq!(russia("러시아와 협력"), 1.0);
+        assert_eq!(russia("러, 우크라이나 공습"), 1.0);
+        assert_eq!(russia("러닝 열풍"), 0.0);
+        assert_eq!(russia("오버러닝"), 0.0);
+    }
+
+    #[test]
+    fn russian_inflections_match_and_near_words_do_not() {
+        let t = topic();
+        let dprk = |text: &str| t.evaluate(text, "").groups[0].score;
+        let russia = |text: &str| t.evaluate(text, "").groups[1].score;
+        for text in [
+            "России",
+            "Россией",
+            "российского",
+            "Москвы",
+            "Кремлём",
+            "Путину",
+        ] {
+            assert_eq!(russia(text), 1.0, "{text}");
+        }
+        for text in [
+            "Пхеньяна",
+            "КНДР",
+            "северокорейских",
+            "Северной Кореи",
+            "Ким Чен Ына",
+        ] {
+            assert_eq!(dprk(text), 1.0, "{text}");
+        }
+        for text in ["Корея", "Южной Кореи", "корейский"] {
+            assert_eq!(dprk(text), 0.0, "{text}");
         }
     }
 
     #[test]
-    fn new_errors() {
-        type Groups = BTreeMap<String, Vec<String>>;
-        let cases: &[(&str, Groups, &str)] = &[
-            ("no groups", BTreeMap::new(), "no topic groups"),
-            (
-                "empty group",
-                groups(&[("dprk", &["DPRK"]), ("russia", &[])]),
-                "\"russia\"",
-            ),
-            (
-                "empty term",
-                groups(&[("dprk", &["DPRK", "  "])]),
-                "\"dprk\"",
-            ),
-        ];
-        for (name, g, needle) in cases {
-            let err = Topic::new(g).expect_err(name);
-            let msg = err.to_string();
-            assert!(msg.contains(needle), "{name}: {msg}");
-            match (*name, &err) {
-                ("no groups", Error::NoGroups)
-                | ("empty group", Error::EmptyGroup { .. })
-                | ("empty term", Error::EmptyTerm { .. }) => {}
-                _ => panic!("{name}: wrong variant {err:?}"),
-            }
-        }
+    fn exclusions_hide_the_terms_inside_them() {
+        let t = topic();
+        let v = t.evaluate("North Korea plays Russian roulette", "");
+        assert_eq!(v.groups[1].score, 0.0, "{v:?}");
+        let v = t.evaluate("Students in Moscow, Idaho meet Pyongyang defectors", "");
+        assert!(!v.relevant, "{v:?}");
     }
 
     #[test]
-    fn stemming_of_defaults() {
+    fn matched_terms_are_reported_once_in_order() {
+        let t = topic();
+        let v = t.evaluate(
+            "North Korean troops fight for Russia",
+            "Pyongyang sent them. Russia denies it.",
+        );
+        assert_eq!(v.matched_terms, ["North Korean", "Russia", "Pyongyang"]);
+        let dprk = &v.groups[0];
+        assert_eq!(dprk.mentions.len(), 2);
+        assert_eq!(dprk.mentions[1].place, Place::Lede);
+    }
+
+    #[test]
+    fn a_term_inside_a_longer_one_is_one_mention() {
+        let t = topic();
+        let v = t.evaluate(
+            "",
+            &format!("{} North Korean North Korean", "w ".repeat(60)),
+        );
+        assert_eq!(v.groups[0].mentions.len(), 2, "{v:?}");
+        assert_eq!(v.matched_terms, ["North Korean"]);
+    }
+
+    #[test]
+    fn custom_groups_and_threshold() {
+        let mut s = spec(&[("a", &["alpha"]), ("b", &["beta", "Пхеньян"])]);
+        let t = Topic::new(&s).expect("compile");
+        assert!(t.evaluate("alpha beta", "").relevant);
+        assert!(!t.evaluate("alpha", "").relevant);
+        assert!(t.evaluate("alpha and Пхеньяне", "").relevant);
+        s.threshold = 0.3;
+        let t = Topic::new(&s).expect("compile");
+        let late = format!("{} beta", "w ".repeat(60));
+        assert!(t.evaluate("alpha", &late).relevant);
+    }
+
+    #[test]
+    fn new_errors_name_the_group() {
+        assert!(matches!(Topic::new(&spec(&[])), Err(Error::NoGroups)));
+        let err = Topic::new(&spec(&[("dprk", &["DPRK"]), ("russia", &[])])).expect_err("empty");
+        assert!(err.to_string().contains("\"russia\""), "{err}");
+        let err = Topic::new(&spec(&[("dprk", &["DPRK", "  "])])).expect_err("blank");
+        assert!(err.to_string().contains("\"dprk\""), "{err}");
+    }
+
+    #[test]
+    fn stems() {
         let cases: &[(&str, &str, Script)] = &[
             ("Россия", "росс", Script::Cyrillic { max_suffix: 3 }),
-            ("Москва", "москв", Script::Cyrillic { max_suffix: 3 }),
             ("Кремль", "кремл", Script::Cyrillic { max_suffix: 3 }),
-            ("КНДР", "кндр", Script::Cyrillic { max_suffix: 3 }),
             ("российский", "российск", Script::Cyrillic { max_suffix: 3 }),
-            ("Шойгу", "шойг", Script::Cyrillic { max_suffix: 3 }),
             ("Ким", "ким", Script::Cyrillic { max_suffix: 0 }),
-            ("Путь", "путь", Script::Cyrillic { max_suffix: 0 }),
+            ("북", "북", Script::HangulToken),
+            ("북한", "북한", Script::Hangul),
         ];
         for (term, stem, script) in cases {
             let words = compile_words(term);
-            assert_eq!(words.len(), 1, "{term}");
-            assert_eq!(words[0].text, *stem, "{term}");
-            assert_eq!(words[0].script, *script, "{term}");
+            assert_eq!(
+                (words[0].text.as_str(), words[0].script),
+                (*stem, *script),
+                "{term}"
+            );
         }
-        let words = compile_words("Северная Корея");
-        let stems: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-        assert_eq!(stems, ["северн", "коре"]);
+    }
+
+    #[test]
+    fn lede_is_the_first_words() {
+        let body = format!("{}tail", "w ".repeat(LEDE_WORDS));
+        assert_eq!(&body[lede_end(&body)..], " tail");
+        assert_eq!(lede_end("short body"), "short body".len());
     }
 }

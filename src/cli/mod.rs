@@ -63,6 +63,27 @@ enum Command {
         #[command(subcommand)]
         action: Option<AlertsAction>,
     },
+    /// The topic filter: `topic test` explains its verdict on a text.
+    Topic {
+        #[command(subcommand)]
+        action: TopicAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TopicAction {
+    /// Judge a text with the config's topic settings: verdict, score and matched terms.
+    /// Exits 0 when relevant, 1 when not.
+    Test {
+        /// The story's body (HTML or text), or `-` to read it from standard input.
+        text: Option<String>,
+        /// The story's headline.
+        #[arg(long)]
+        title: Option<String>,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,17 +152,16 @@ pub fn main() -> ExitCode {
                 None
             },
         ),
+        Command::Topic {
+            action: TopicAction::Test { text, title, json },
+        } => topic_test(&config, title.as_deref(), text.as_deref(), json),
         Command::Run => with_runtime(|| run(config)),
     }
 }
 
 fn check(config: &Config) -> ExitCode {
-    let groups = config
-        .topic
-        .groups
-        .clone()
-        .unwrap_or_else(crate::topic::default_groups);
-    if let Err(error) = crate::topic::Topic::new(&groups) {
+    let spec = crate::topic::Spec::from_config(&config.topic);
+    if let Err(error) = crate::topic::Topic::new(&spec) {
         eprintln!("storywatch: {}: topic: {error}", config.path.display());
         return ExitCode::from(EXIT_FAILURE);
     }
@@ -155,14 +175,134 @@ fn check(config: &Config) -> ExitCode {
         return ExitCode::from(EXIT_FAILURE);
     }
     print!("{}", config.describe());
-    if config.topic.groups.is_none() {
-        println!("topic groups (built-in defaults):");
-        for (name, terms) in &groups {
-            println!("  {name}: {}", terms.join(", "));
-        }
+    println!("topic terms in force:");
+    for (name, terms) in &spec.groups {
+        println!("  {name}: {}", terms.join(", "));
     }
+    println!("  exclude: {}", spec.exclude.join(", "));
     println!("config {} is valid", config.path.display());
     ExitCode::SUCCESS
+}
+
+/// `topic test`: the verdict of the configured topic on a headline and/or a body.
+fn topic_test(config: &Config, title: Option<&str>, text: Option<&str>, json: bool) -> ExitCode {
+    let body = match text {
+        Some("-") => {
+            let mut input = String::new();
+            if let Err(error) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
+                eprintln!("storywatch: cannot read standard input: {error}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            input
+        }
+        Some(text) => text.to_owned(),
+        None if title.is_some() => String::new(),
+        None => {
+            eprintln!("storywatch: topic test needs a TEXT, `-` for standard input, or --title");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let topic = match crate::topic::Topic::new(&crate::topic::Spec::from_config(&config.topic)) {
+        Ok(topic) => topic,
+        Err(error) => {
+            eprintln!("storywatch: {}: topic: {error}", config.path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    // The same text preparation as for a feed item.
+    let title = crate::feed::html_to_text(title.unwrap_or_default());
+    let body = crate::feed::html_to_text(&body);
+    let verdict = topic.evaluate(&title, &body);
+    if json {
+        println!("{}", verdict_json(&verdict, topic.threshold()));
+    } else {
+        print!("{}", describe_verdict(&verdict, topic.threshold()));
+    }
+    if verdict.relevant {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
+}
+
+fn place_name(place: crate::topic::Place) -> &'static str {
+    match place {
+        crate::topic::Place::Title => "title",
+        crate::topic::Place::Lede => "lede",
+        crate::topic::Place::Body => "body",
+    }
+}
+
+/// The verdict for people: the decision, then each group's score and mentions.
+fn describe_verdict(verdict: &crate::topic::Verdict, threshold: f64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} (score {:.2}, threshold {:.2})",
+        if verdict.relevant {
+            "relevant"
+        } else {
+            "not relevant"
+        },
+        verdict.score,
+        threshold
+    );
+    for group in &verdict.groups {
+        let mentions: Vec<String> = group
+            .mentions
+            .iter()
+            .map(|m| {
+                let list = if m.listed { ", in a list" } else { "" };
+                format!(
+                    "{} ({}{list}, {:.2})",
+                    m.term,
+                    place_name(m.place),
+                    m.weight
+                )
+            })
+            .collect();
+        let mentions = if mentions.is_empty() {
+            "no mention".to_owned()
+        } else {
+            mentions.join("; ")
+        };
+        let _ = writeln!(out, "  {:<8} {:.2}  {mentions}", group.name, group.score);
+    }
+    let _ = writeln!(out, "matched terms: {}", verdict.matched_terms.join(", "));
+    out
+}
+
+fn verdict_json(verdict: &crate::topic::Verdict, threshold: f64) -> serde_json::Value {
+    let groups: serde_json::Map<String, serde_json::Value> = verdict
+        .groups
+        .iter()
+        .map(|g| {
+            let mentions: Vec<serde_json::Value> = g
+                .mentions
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "term": m.term,
+                        "place": place_name(m.place),
+                        "listed": m.listed,
+                        "weight": m.weight,
+                    })
+                })
+                .collect();
+            (
+                g.name.clone(),
+                serde_json::json!({"score": g.score, "mentions": mentions}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "relevant": verdict.relevant,
+        "score": verdict.score,
+        "threshold": threshold,
+        "matched_terms": verdict.matched_terms,
+        "groups": groups,
+    })
 }
 
 /// Re-queues failed deliveries. Works beside a running daemon: its workers pick the

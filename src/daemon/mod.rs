@@ -191,12 +191,7 @@ impl Context {
     }
 
     fn build(config: Config, store: store::SharedStore) -> Result<Context, Error> {
-        let groups = config
-            .topic
-            .groups
-            .clone()
-            .unwrap_or_else(topic::default_groups);
-        let topic = Topic::new(&groups)?;
+        let topic = Topic::new(&topic::Spec::from_config(&config.topic))?;
         let fetcher = Fetcher::new(Limits {
             timeout: config.poll.timeout,
             connect_timeout: config.poll.connect_timeout,

@@ -95,6 +95,7 @@ pub async fn poll_feed(
                     Candidate {
                         relevant: filter == FilterMode::None || verdict.relevant,
                         matched_terms: verdict.matched_terms,
+                        score: verdict.score,
                         item,
                     }
                 })

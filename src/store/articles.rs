@@ -18,6 +18,15 @@ pub struct Candidate {
     /// An article already tracked is updated whatever its verdict: once tracked, always tracked.
     pub relevant: bool,
     pub matched_terms: Vec<String>,
+    /// The topic score of this text (0.0–1.0).
+    pub score: f64,
+}
+
+/// The topic verdict stored with a revision: matched terms (JSON) and score. Seeds have none.
+#[derive(Clone, Copy, Default)]
+struct Mark<'a> {
+    terms: Option<&'a str>,
+    score: Option<f64>,
 }
 
 /// Everything one successful poll of one feed writes.
@@ -131,7 +140,7 @@ impl Store {
                     ],
                 )?;
                 add_keys(&tx, id, item.keys.iter().chain(&item.title_keys))?;
-                match record_text(&tx, id, None, item, u32::MAX, now)? {
+                match record_text(&tx, id, None, item, Mark::default(), u32::MAX, now)? {
                     TextOutcome::Unchanged => SeedOutcome::Unchanged(id),
                     TextOutcome::Quiet | TextOutcome::Edited { .. } => SeedOutcome::Revised(id),
                 }
@@ -153,7 +162,7 @@ impl Store {
                 )?;
                 let id = ArticleId(tx.last_insert_rowid());
                 add_keys(&tx, id, item.keys.iter().chain(&item.title_keys))?;
-                insert_revision(&tx, id, 1, item, None, now)?;
+                insert_revision(&tx, id, 1, item, None, Mark::default(), now)?;
                 SeedOutcome::Created(id)
             }
         };
@@ -176,6 +185,10 @@ fn record_candidate(
     } else {
         Some(serde_json::to_string(&candidate.matched_terms).unwrap_or_else(|_| "[]".into()))
     };
+    let mark = Mark {
+        terms: Some(matched.as_deref().unwrap_or("[]")),
+        score: Some(candidate.score),
+    };
     // Identity keys first; a seed without a URL is matched by its title.
     let article = match find_article(tx, item.keys.iter())? {
         Some(id) => Some(id),
@@ -187,8 +200,8 @@ fn record_candidate(
         }
         tx.execute(
             "INSERT INTO articles (url, guid, feed_id, title, origin, first_seen_at, last_seen_at,
-                 published_at, matched_terms)
-             VALUES (?1, ?2, ?3, ?4, 'feed', ?5, ?5, ?6, COALESCE(?7, '[]'))",
+                 published_at, matched_terms, topic_score)
+             VALUES (?1, ?2, ?3, ?4, 'feed', ?5, ?5, ?6, COALESCE(?7, '[]'), ?8)",
             params![
                 item.url,
                 item.guid,
@@ -196,12 +209,13 @@ fn record_candidate(
                 item.title,
                 format_time(now),
                 item.published_at.map(format_time),
-                matched
+                matched,
+                candidate.score
             ],
         )?;
         let id = ArticleId(tx.last_insert_rowid());
         add_keys(tx, id, item.keys.iter())?;
-        let revision = insert_revision(tx, id, 1, item, Some(feed), now)?;
+        let revision = insert_revision(tx, id, 1, item, Some(feed), mark, now)?;
         insert_alert(
             tx,
             AlertKind::New,
@@ -231,7 +245,23 @@ fn record_candidate(
             matched
         ],
     )?;
-    match record_text(tx, article, Some(feed), item, write.min_words_changed, now)? {
+    let text = record_text(
+        tx,
+        article,
+        Some(feed),
+        item,
+        mark,
+        write.min_words_changed,
+        now,
+    )?;
+    if !matches!(text, TextOutcome::Unchanged) {
+        // The article's score is its latest text's.
+        tx.execute(
+            "UPDATE articles SET topic_score = ?2 WHERE id = ?1",
+            params![article.0, candidate.score],
+        )?;
+    }
+    match text {
         TextOutcome::Edited {
             revision,
             previous,
@@ -289,6 +319,7 @@ fn record_text(
     article: ArticleId,
     feed: Option<FeedId>,
     item: &Item,
+    mark: Mark<'_>,
     min_words_changed: u32,
     now: DateTime<Utc>,
 ) -> Result<TextOutcome, Error> {
@@ -308,7 +339,7 @@ fn record_text(
     let number: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE article_id = ?1")?
         .query_row([article.0], |r| r.get(0))?;
-    let revision = insert_revision(tx, article, number, item, feed, now)?;
+    let revision = insert_revision(tx, article, number, item, feed, mark, now)?;
     tx.execute(
         "UPDATE articles SET title = ?2 WHERE id = ?1",
         params![article.0, item.title],
@@ -355,12 +386,13 @@ fn insert_revision(
     number: i64,
     item: &Item,
     feed: Option<FeedId>,
+    mark: Mark<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, Error> {
     tx.prepare_cached(
         "INSERT INTO revisions (article_id, number, title, body, body_kind, content_hash,
-             observed_at, feed_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             observed_at, feed_id, matched_terms, topic_score)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         article.0,
@@ -370,7 +402,9 @@ fn insert_revision(
         item.body_kind.as_str(),
         item.content_hash,
         format_time(now),
-        feed.map(|f| f.0)
+        feed.map(|f| f.0),
+        mark.terms,
+        mark.score
     ])?;
     Ok(tx.last_insert_rowid())
 }

@@ -86,11 +86,18 @@ struct Migration {
 }
 
 /// Every migration this binary knows, in order. A new file in `migrations/` is added here.
-const MIGRATIONS: &[Migration] = &[Migration {
-    number: 1,
-    name: "0001_core",
-    sql: include_str!("../../migrations/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        number: 1,
+        name: "0001_core",
+        sql: include_str!("../../migrations/0001_core.sql"),
+    },
+    Migration {
+        number: 2,
+        name: "0002_topic_score",
+        sql: include_str!("../../migrations/0002_topic_score.sql"),
+    },
+];
 
 /// How long a statement waits for a lock held by another connection (an analyst's
 /// transaction, a reader's checkpoint) before it reports `SQLITE_BUSY`.

@@ -77,7 +77,10 @@ fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
     assert_eq!(source, "Censor.NET, citing the Financial Times");
     assert_eq!(language, "en");
     assert_eq!(url, None);
-    assert_eq!(env.count("SELECT COUNT(*) FROM schema_migrations"), 1);
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations folder")
+        .count() as i64;
+    assert_eq!(env.count("SELECT COUNT(*) FROM schema_migrations"), shipped);
     assert_eq!(
         env.db()
             .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
@@ -220,4 +223,87 @@ fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     let out = env.run(&["poll"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(env.server.seen("/nk.xml").len(), 1);
+}
+
+#[test]
+fn topic_test_explains_its_verdict_and_follows_the_config() {
+    let env = Env::start();
+    env.write_config(&[], "");
+    let out = env.run(&[
+        "topic",
+        "test",
+        "--title",
+        "Putin arrives in Pyongyang for talks",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.starts_with("relevant (score 1.00"), "{shown}");
+    assert!(shown.contains("Pyongyang (title, 1.00)"), "{shown}");
+
+    // A list of countries names them in passing: not relevant, exit 1.
+    let out = env.run(&[
+        "topic",
+        "test",
+        "--title",
+        "US warns China, Russia, North Korea and Iran",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("in a list"));
+
+    // The body from standard input, as HTML, with JSON out.
+    let mut child = env
+        .command()
+        .args(["topic", "test", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("stdin"),
+        "<p>Россия и КНДР подписали договор.</p>".as_bytes(),
+    )
+    .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(verdict["relevant"], true);
+    assert_eq!(verdict["groups"]["dprk"]["mentions"][0]["place"], "lede");
+    assert_eq!(
+        verdict["matched_terms"],
+        serde_json::json!(["Россия", "КНДР"])
+    );
+
+    // Extra terms, exclusions and the threshold come from [topic].
+    let config = env.path("storywatch.toml");
+    let base = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        format!("{base}\n[topic]\nextra = {{ dprk = [\"Hwasong-19\"] }}\nexclude = [\"Moscow Oblast\"]\nthreshold = 0.3\n"),
+    )
+    .expect("write");
+    let out = env.run(&[
+        "topic",
+        "test",
+        "--title",
+        "Hwasong-19 parts found in Russia",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let late = format!("{} Pyongyang.", "word ".repeat(80));
+    let out = env.run(&["topic", "test", "--title", "Russia strikes Kyiv", &late]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "threshold 0.3 accepts a passing mention: {}",
+        text(&out)
+    );
+    let out = env.run(&[
+        "topic",
+        "test",
+        "--title",
+        "Pyongyang delegation in Moscow Oblast",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let out = env.run(&["topic", "test"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -38,6 +38,18 @@ fn a_relevant_item_becomes_an_article_with_revision_one_and_a_new_alert() {
         env.count(&format!("SELECT COUNT(*) FROM revisions WHERE article_id = {id} AND number = 1 AND body_kind = 'content'")),
         1
     );
+    // Why it was kept: the score and the terms, on the article and on its revision.
+    let (article_score, revision_score, revision_terms): (f64, f64, String) = env
+        .db()
+        .query_row(
+            "SELECT a.topic_score, r.topic_score, r.matched_terms
+             FROM articles a JOIN revisions r ON r.article_id = a.id WHERE a.id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("scores");
+    assert_eq!((article_score, revision_score), (1.0, 1.0));
+    assert_eq!(revision_terms, terms);
     assert_eq!(
         env.count("SELECT COUNT(*) FROM alerts WHERE kind = 'new'"),
         1
