@@ -40,8 +40,9 @@
 //!   `северокорейских`. A one-word term whose stem would be shorter matches exactly.
 //! * **Hangul**: Korean attaches particles without a space, so anything may follow a term of
 //!   two or more syllables (`북한은`, `러시아와`); the left boundary still applies, so `남북한`
-//!   does not match `북한`. A one-syllable abbreviation (`북`, `러`) must stand alone: `북 `,
-//!   `북·러`, `러,` match; `북미`, `러닝` do not. Compounds are listed whole (`북러`, `방러`).
+//!   does not match `북한`. A one-syllable abbreviation (`북`, `러`, `北`) stands alone or
+//!   takes a particle: `북 `, `북·러`, `러에`, `北은` match; `북미`, `러닝`, `北京` do not.
+//!   Compounds are listed whole (`북러`, `방러`).
 //!
 //! An exclusion term hides the group terms inside it: `Pyongyang` in `평양냉면` (a noodle
 //! dish) or `Russian` in `Russian roulette` count for nothing.
@@ -158,6 +159,7 @@ const DPRK: &[&str] = &[
     "북한",
     "북측",
     "북",
+    "北",
     "북러",
     "러북",
     "조선민주주의인민공화국",
@@ -225,6 +227,7 @@ const RUSSIA: &[&str] = &[
     // Korean
     "러시아",
     "러",
+    "露",
     "북러",
     "러북",
     "한러",
@@ -265,8 +268,7 @@ const RUSSIA: &[&str] = &[
     "Приморье",
     "Приморский край",
     "Хасан",
-    "Курская область",
-    "Курской области",
+    "Курск",
 ];
 
 /// Built-in exclusions: ordinary phrases that contain a group term.
@@ -304,6 +306,10 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Ukraine",
     "중국",
     "중",
+    "中",
+    "美",
+    "日",
+    "韓",
     "이란",
     "미국",
     "미",
@@ -350,8 +356,11 @@ enum Script {
     Cyrillic { max_suffix: usize },
     /// Anything may follow when this is the last word (particles).
     Hangul,
-    /// A one-syllable abbreviation: whole token only.
+    /// A one-syllable abbreviation (`북`, `러`): only a particle may follow, or no letter.
     HangulToken,
+    /// A one-character Hanja abbreviation (`北`, `中`): no other Hanja may follow (`北京` is
+    /// Beijing), a Hangul particle may (`北은`).
+    HanToken,
 }
 
 /// One folded word of a term.
@@ -505,7 +514,10 @@ impl Topic {
         }
         // The standard match kind, so that an overlapping search reports every occurrence of
         // every pattern, a term inside another one included.
-        let automaton = AhoCorasick::new(&patterns)?;
+        // A DFA: the fastest search, and a few hundred short patterns keep it small.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&patterns)?;
         Ok(Topic {
             automaton,
             by_pattern,
@@ -717,6 +729,7 @@ const MAX_SUFFIX: usize = 3;
 fn fold_into(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
+            _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
             '\u{2019}' => out.push('\''),
             'ё' | 'Ё' => out.push('е'),
             _ => out.extend(c.to_lowercase()),
@@ -732,6 +745,16 @@ fn is_hangul(c: char) -> bool {
     matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{A960}'..='\u{A97F}' | '\u{D7B0}'..='\u{D7FF}')
 }
 
+/// First syllables of the Korean particles that may follow a one-syllable abbreviation:
+/// `러에` (to Russia), `북은`, `北의`; other syllables make another word (`러닝`, `북미`).
+const PARTICLES: &[char] = &[
+    '은', '는', '이', '가', '을', '를', '의', '에', '와', '과', '도', '로', '으', '만', '엔', '측',
+];
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
 /// Builds the folded word list of a term (already checked non-empty).
 fn compile_words(term: &str) -> Vec<Word> {
     let mut folded = String::with_capacity(term.len());
@@ -740,12 +763,15 @@ fn compile_words(term: &str) -> Vec<Word> {
     let multi = raw.len() > 1;
     raw.iter()
         .map(|w| {
+            let single = !multi && w.chars().count() == 1;
             let script = if w.chars().any(is_hangul) {
-                if !multi && w.chars().count() == 1 {
+                if single {
                     Script::HangulToken
                 } else {
                     Script::Hangul
                 }
+            } else if single && w.chars().all(is_han) {
+                Script::HanToken
             } else if w.chars().any(is_cyrillic) {
                 return cyrillic_word(w, multi);
             } else {
@@ -809,7 +835,20 @@ fn term_end_at(words: &[Word], text: &str, start: usize) -> Option<usize> {
         pos += word.text.len();
         let last = i + 1 == words.len();
         match word.script {
-            Script::Latin | Script::HangulToken => {}
+            Script::Latin => {}
+            Script::HangulToken | Script::HanToken => {
+                let same_script = if word.script == Script::HanToken {
+                    is_han
+                } else {
+                    is_hangul
+                };
+                let next = text[pos..].chars().next();
+                return next
+                    .is_none_or(|c| {
+                        PARTICLES.contains(&c) || (!same_script(c) && !c.is_ascii_alphanumeric())
+                    })
+                    .then_some(pos);
+            }
             Script::Hangul if last => return Some(pos),
             Script::Hangul => {}
             Script::Cyrillic { max_suffix } => {
@@ -965,6 +1004,12 @@ mod tests {
         assert_eq!(dprk("평양냉면 맛집"), 0.0, "a noodle dish");
         assert_eq!(russia("러시아와 협력"), 1.0);
         assert_eq!(russia("러, 우크라이나 공습"), 1.0);
+        assert_eq!(dprk("北, 러에 추가 파병"), 1.0);
+        assert_eq!(russia("北, 러에 추가 파병"), 1.0, "러 with a particle");
+        assert_eq!(dprk("북으로 돌아가"), 1.0);
+        assert_eq!(dprk("北은 침묵"), 1.0, "Hanja with a Hangul particle");
+        assert_eq!(dprk("北京 올림픽"), 0.0, "北京 is Beijing");
+        assert_eq!(russia("러軍 공세"), 1.0);
         assert_eq!(russia("러닝 열풍"), 0.0);
         assert_eq!(russia("오버러닝"), 0.0);
     }

@@ -6,6 +6,7 @@ mod cli;
 mod pipeline;
 mod server;
 mod systemd;
+mod topic_eval;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
