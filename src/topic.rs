@@ -15,7 +15,10 @@
 //! A story must be about every group, not merely name it. Each mention of a group's term
 //! weighs:
 //!
-//! * **1** in the title, or in the lede (the first [`LEDE_WORDS`] words of the body);
+//! * **1** in the title;
+//! * **½** in the lede (the first [`LEDE_WORDS`] words of the body), so a story that names a
+//!   country once in its first sentence ("…, Tokyo's defense ministry said, pointing to China
+//!   and Russia") is not yet about it;
 //! * **⅓** later in the body, so three mentions make a story about that group, and a Russia
 //!   story naming North Korea once in its ninth paragraph is not about North Korea;
 //! * **⅓** wherever it is, when it is one item of a list of three or more countries
@@ -52,11 +55,14 @@ use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 
-/// Words of the body that make its lede: a mention there counts like one in the title.
+/// Words of the body that make its lede.
 pub const LEDE_WORDS: usize = 50;
+/// The weight of a mention in the lede: two make a story about the group, as one in the title
+/// does.
+pub const LEDE_WEIGHT: f64 = 0.5;
 /// The weight of a mention after the lede, or in a list of countries.
 pub const PASSING_WEIGHT: f64 = 1.0 / 3.0;
-/// The default threshold: every group mentioned in the title or lede, or three times later.
+/// The default threshold: every group in the title, twice in the lede, or three times later.
 pub const DEFAULT_THRESHOLD: f64 = 1.0;
 /// Countries named in a list with this many countries or more are named in passing.
 const LIST_MIN: usize = 3;
@@ -560,6 +566,8 @@ impl Topic {
                 };
                 let weight = if found.listed || place == Place::Body {
                     PASSING_WEIGHT
+                } else if place == Place::Lede {
+                    LEDE_WEIGHT
                 } else {
                     1.0
                 };
@@ -578,7 +586,8 @@ impl Topic {
             }
         }
         for group in &mut groups {
-            let sum: f64 = group.mentions.iter().map(|m| m.weight).sum();
+            // Folded from +0.0: an empty float sum is -0.0, printed "-0.00".
+            let sum = group.mentions.iter().fold(0.0, |sum, m| sum + m.weight);
             // Three thirds make one: round away the float error before capping.
             group.score = ((sum * 1e6).round() / 1e6).min(1.0);
         }
@@ -630,7 +639,11 @@ impl Topic {
                 mentions.push(found);
             }
         }
-        mark_lists(text, &mut mentions);
+        let groups = self.group_names.len();
+        mark_lists(text, &mut mentions, |f| match &self.terms[f.term].role {
+            Role::Groups(ids) => ids.first().copied().unwrap_or(0),
+            _ => groups + f.term,
+        });
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         mentions
     }
@@ -646,25 +659,30 @@ struct Found {
 }
 
 /// Marks the mentions that are items of a list of [`LIST_MIN`] or more countries: a run of
-/// mentions separated by nothing but commas, "and", "·" and the like.
-fn mark_lists(text: &str, mentions: &mut [Found]) {
+/// mentions of different countries separated by nothing but commas, "and", "·" and the like.
+/// `country` says which country a mention names, so "Russia's Kursk" is one country.
+fn mark_lists(text: &str, mentions: &mut [Found], country: impl Fn(&Found) -> usize) {
     let mut run_start = 0;
-    let mut positions = 0;
+    let mut countries: Vec<usize> = Vec::new();
     for i in 0..=mentions.len() {
         let joined = i > 0
             && i < mentions.len()
             && is_list_gap(&text[mentions[i - 1].end..mentions[i].start]);
-        if joined {
-            positions += 1;
-            continue;
+        if !joined {
+            if countries.len() >= LIST_MIN {
+                for m in &mut mentions[run_start..i] {
+                    m.listed = true;
+                }
+            }
+            run_start = i;
+            countries.clear();
         }
-        if positions >= LIST_MIN {
-            for m in &mut mentions[run_start..i] {
-                m.listed = true;
+        if let Some(m) = mentions.get(i) {
+            let c = country(m);
+            if !countries.contains(&c) {
+                countries.push(c);
             }
         }
-        run_start = i;
-        positions = 1;
     }
 }
 
@@ -685,25 +703,32 @@ const LIST_WORDS: &[&str] = &[
     "그리고",
 ];
 
-/// True when `gap`, the text between two country names, only joins list items.
+/// True when `gap`, the text between two country names, only joins list items: a comma, "·",
+/// "and", a bare space and the like. A spaced dash ("Kursk – U.S. official") ends a clause, not a list item,
+/// and a possessive ("Russia's Kursk") joins nothing.
 fn is_list_gap(gap: &str) -> bool {
     if gap.chars().count() > 16 {
         return false;
     }
+    // "러시아 이란 북한 등": names in a row with only spaces between are a list too (with
+    // fewer than three countries in the run, it is not marked).
+    if matches!(gap, "-" | "–" | "—") || (!gap.is_empty() && gap.chars().all(char::is_whitespace))
+    {
+        return true;
+    }
     let words = gap.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ',' | ';' | '/' | '&' | '·' | '・' | '、' | '-' | '–' | '—'
-            )
+        c.is_whitespace() || matches!(c, ',' | ';' | '/' | '&' | '·' | '・' | '、')
     });
-    let mut saw_separator = gap.chars().any(|c| !c.is_alphanumeric());
+    let mut saw_separator = gap
+        .chars()
+        .any(|c| matches!(c, ',' | ';' | '/' | '&' | '·' | '・' | '、'));
     for word in words.filter(|w| !w.is_empty()) {
         // Korean particles come attached ("북한과"): the gap starts with them.
-        if !LIST_WORDS.contains(&word) && word != "'s" {
+        if LIST_WORDS.contains(&word) {
+            saw_separator = true;
+        } else if !matches!(word, "'s" | "s'" | "'") {
             return false;
         }
-        saw_separator = true;
     }
     saw_separator
 }
@@ -903,13 +928,13 @@ mod tests {
     }
 
     #[test]
-    fn both_countries_in_the_title_or_lede_are_relevant() {
+    fn both_countries_in_the_title_or_twice_in_the_lede_are_relevant() {
         let t = topic();
         for (title, body) in [
             ("North Korea sends troops to Russia", ""),
             (
                 "Putin hails 'invincible' alliance",
-                "The Russian leader thanked Pyongyang.",
+                "The Russian leader thanked Pyongyang and praised North Korean troops.",
             ),
             ("Kim Jong Un meets Shoigu", ""),
             ("북러 정상회담 열려", ""),
@@ -925,6 +950,13 @@ mod tests {
             assert!(v.relevant, "{title} / {body}: {v:?}");
             assert_eq!(v.score, 1.0, "{title}");
         }
+        // One mention in the lede is half a title's.
+        let v = t.evaluate(
+            "Japan warns of North Korea threat",
+            "Drills by China and Russia are of grave concern, the ministry said.",
+        );
+        assert!(!v.relevant, "{v:?}");
+        assert_eq!(v.score, 0.5);
     }
 
     #[test]
@@ -971,19 +1003,30 @@ mod tests {
             "북·중·러 밀착 경계",
             "중국과 러시아, 북한의 위협",
             "Китай, Россия и КНДР",
+            "미국에 위협 국가 러시아 이란 북한 등",
         ] {
             let v = t.evaluate(title, "");
             assert!(!v.relevant, "{title}: {v:?}");
             assert!(v.groups.iter().all(|g| g.mentions.iter().all(|m| m.listed)));
         }
-        // Two countries joined by "and" are a pair, not a list.
-        let v = t.evaluate("Russia and North Korea sign treaty", "");
-        assert!(v.relevant, "{v:?}");
-        assert!(
-            v.groups
-                .iter()
-                .all(|g| g.mentions.iter().all(|m| !m.listed))
-        );
+        // Two countries joined by "and" are a pair, not a list; a possessive joins a country
+        // to its own place, and a spaced dash ends a clause.
+        for title in [
+            "Russia and North Korea sign treaty",
+            "North Korean casualties in Russia\u{2019}s Kursk \u{2013} U.S. official",
+            "Russia-North Korea bridge opens - China watches",
+        ] {
+            let v = t.evaluate(title, "");
+            assert!(v.relevant, "{title}: {v:?}");
+            assert!(
+                v.groups
+                    .iter()
+                    .all(|g| g.mentions.iter().all(|m| !m.listed)),
+                "{title}: {v:?}"
+            );
+        }
+        let v = t.evaluate("Russia-China-North Korea drills", "");
+        assert!(!v.relevant, "an unspaced dash joins a list: {v:?}");
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn topic_test_explains_its_verdict_and_follows_the_config() {
         .expect("spawn");
     std::io::Write::write_all(
         child.stdin.as_mut().expect("stdin"),
-        "<p>Россия и КНДР подписали договор.</p>".as_bytes(),
+        "<p>Россия и КНДР подписали договор. Пхеньян и Москва его ратифицировали.</p>".as_bytes(),
     )
     .expect("write");
     let out = child.wait_with_output().expect("wait");
@@ -270,7 +270,7 @@ fn topic_test_explains_its_verdict_and_follows_the_config() {
     assert_eq!(verdict["groups"]["dprk"]["mentions"][0]["place"], "lede");
     assert_eq!(
         verdict["matched_terms"],
-        serde_json::json!(["Россия", "КНДР"])
+        serde_json::json!(["Россия", "КНДР", "Пхеньян", "Москва"])
     );
 
     // Extra terms, exclusions and the threshold come from [topic].
