@@ -3,6 +3,7 @@
 //! config error.
 
 mod logging;
+mod read;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::{self, Config};
 use crate::daemon::{self, Context};
+use crate::model::ArticleId;
 use logging::LogFormat;
 
 /// Exit code of a runtime failure.
@@ -52,6 +54,50 @@ enum Command {
     Check,
     /// Create or upgrade the database and load seeds, then exit.
     Migrate,
+    /// Each feed's health: status, last success, next poll, articles found.
+    Feeds {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<FeedsAction>,
+    },
+    /// Tracked articles, newest first.
+    Articles {
+        /// Only articles with a `changed` alert, by last change.
+        #[arg(long)]
+        changed: bool,
+        /// Only articles first seen (with --changed: changed) since DATE: 2026-11-28,
+        /// 2026-11-28T04:00:00Z, today, or a time ago such as 24h or 7d.
+        #[arg(long, value_name = "DATE", value_parser = read::since_arg)]
+        since: Option<String>,
+        /// Only articles from the feed of this name (any case).
+        #[arg(long, value_name = "NAME")]
+        feed: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The revisions of one article.
+    History {
+        /// The article's id (see `articles`).
+        article: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The change between two revisions of an article (default: the last two).
+    Diff {
+        /// The article's id (see `articles`).
+        article: i64,
+        /// The older revision (default: the one before TO of the same kind).
+        from: Option<i64>,
+        /// The newer revision (default: the latest).
+        to: Option<i64>,
+        /// How to show the change.
+        #[arg(long, value_enum, default_value_t)]
+        format: read::DiffFormat,
+    },
     /// Alerts and their deliveries, newest first; `alerts retry` re-queues failed ones.
     Alerts {
         /// Only deliveries still pending.
@@ -85,6 +131,10 @@ enum TopicAction {
         json: bool,
     },
 }
+
+/// What `feeds` can do besides listing the feeds' health.
+#[derive(Debug, Subcommand)]
+enum FeedsAction {}
 
 #[derive(Debug, Subcommand)]
 enum AlertsAction {
@@ -155,7 +205,53 @@ pub fn main() -> ExitCode {
         Command::Topic {
             action: TopicAction::Test { text, title, json },
         } => topic_test(&config, title.as_deref(), text.as_deref(), json),
+        Command::Feeds { json, action: None } => read_command(&config, |r| read::feeds(r, json)),
+        Command::Feeds {
+            action: Some(action),
+            ..
+        } => match action {},
+        Command::Articles {
+            changed,
+            since,
+            feed,
+            json,
+        } => {
+            let filter = crate::store::ArticleFilter {
+                changed,
+                since,
+                feed,
+            };
+            read_command(&config, |r| read::articles(r, &filter, json))
+        }
+        Command::History { article, json } => {
+            read_command(&config, |r| read::history(r, ArticleId(article), json))
+        }
+        Command::Diff {
+            article,
+            from,
+            to,
+            format,
+        } => read_command(&config, |r| {
+            read::diff(r, ArticleId(article), from, to, format)
+        }),
         Command::Run => with_runtime(|| run(config)),
+    }
+}
+
+/// Runs a read command on a read-only connection: it answers while the daemon writes.
+fn read_command(
+    config: &Config,
+    command: impl FnOnce(&crate::store::Reader) -> Result<(), read::Error>,
+) -> ExitCode {
+    let result = crate::store::Reader::open(&config.database)
+        .map_err(read::Error::from)
+        .and_then(|reader| command(&reader));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("storywatch: {error}");
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! It takes plain data from the other stages (feed states, normalized items with their topic
 //! verdict, fetch outcomes, alert deliveries) and keeps them in one SQLite file in WAL mode, so
 //! that analysts can read it with `sqlite3` while the daemon writes. One [`Store`] owns the
-//! write connection; read-only commands open their own connection with [`Store::open_read_only`].
+//! write connection; read-only commands open their own connection with [`Store::open_read_only`],
+//! or a [`Reader`] for the read commands (`feeds`, `articles`, `history`, `diff`).
 //!
 //! Migrations are the numbered files in `migrations/`, embedded in the binary, applied in
 //! order inside a transaction each and recorded in `schema_migrations`; a database written by
@@ -12,6 +13,7 @@
 mod articles;
 mod feeds;
 mod outbox;
+mod read;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use feeds::{FeedState, FetchRecord};
 pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
+pub use read::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,15 @@ pub enum Error {
         path: PathBuf,
         found: i64,
         supported: i64,
+    },
+    #[error(
+        "database {path} has schema version {found}, older than this storywatch reads ({needed}); \
+         run `storywatch migrate` (or restart the daemon) to upgrade it"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        needed: i64,
     },
     #[error("migration {number} ({name}) failed: {source}")]
     Migration {
@@ -96,6 +108,11 @@ const MIGRATIONS: &[Migration] = &[
         number: 2,
         name: "0002_topic_score",
         sql: include_str!("../../migrations/0002_topic_score.sql"),
+    },
+    Migration {
+        number: 3,
+        name: "0003_views",
+        sql: include_str!("../../migrations/0003_views.sql"),
     },
 ];
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod pipeline;
+mod read;
 mod server;
 mod systemd;
 mod topic_eval;
