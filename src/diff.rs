@@ -4,8 +4,10 @@
 //! (one line a paragraph, as bodies are stored) and the counts alerts are decided on: words
 //! added, words removed, whether the title changed. Word counts come from a word-level diff
 //! with a deadline, so a pathological pair cannot stall the daemon: past the deadline similar
-//! returns a coarser, still correct, diff. It does not decide what is noise (the normalize
-//! stage's content hash does that) nor whether to alert.
+//! returns a coarser, still correct, diff. [`word_segments`] gives the same word-level diff as
+//! runs of kept, removed and added text, for the views that highlight an edit (the HTML report,
+//! the Atom export). It does not decide what is noise (the normalize stage's content hash does
+//! that) nor whether to alert.
 
 use std::time::Duration;
 
@@ -72,6 +74,88 @@ pub fn compare_revisions(
         words_added,
         words_removed,
         title_changed: old.0 != new.0,
+    }
+}
+
+/// What happened to a run of text between two revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Kept,
+    Removed,
+    Added,
+}
+
+/// A run of text with one [`Edit`]: the word-level diff as a view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub edit: Edit,
+    pub text: String,
+}
+
+/// The word-level diff of `old` and `new` as runs: the kept and removed runs, in order, spell
+/// `old`; the kept and added runs spell `new`. Within a paragraph, neighbouring changes
+/// separated only by spaces become one removed run followed by one added run ("[-b c-]{+x
+/// y+}", not "[-b-]{+x+} [-c-]{+y+}"), which reads as the phrase that was rewritten; a line
+/// break is never pulled into a change, so a change stays within its paragraph.
+pub fn word_segments(old: &str, new: &str, deadline: Duration) -> Vec<Segment> {
+    let words = TextDiff::configure().timeout(deadline).diff_words(old, new);
+    let mut segments = Vec::new();
+    let (mut removed, mut added) = (String::new(), String::new());
+    // Spaces seen after a change, kept back until it is known whether the change goes on.
+    let mut held = String::new();
+    for change in words.iter_all_changes() {
+        let value = change.value();
+        match change.tag() {
+            ChangeTag::Equal
+                if (!removed.is_empty() || !added.is_empty())
+                    && value.trim().is_empty()
+                    && !value.contains('\n') =>
+            {
+                held.push_str(value);
+            }
+            ChangeTag::Equal => {
+                flush_change(&mut segments, &mut removed, &mut added);
+                push_segment(&mut segments, Edit::Kept, &held);
+                held.clear();
+                push_segment(&mut segments, Edit::Kept, value);
+            }
+            tag => {
+                // The held spaces sit inside the rewritten phrase: both sides had them.
+                removed.push_str(&held);
+                added.push_str(&held);
+                held.clear();
+                if tag == ChangeTag::Delete {
+                    removed.push_str(value);
+                } else {
+                    added.push_str(value);
+                }
+            }
+        }
+    }
+    flush_change(&mut segments, &mut removed, &mut added);
+    push_segment(&mut segments, Edit::Kept, &held);
+    segments
+}
+
+/// Ends a change: its removed run, then its added run.
+fn flush_change(segments: &mut Vec<Segment>, removed: &mut String, added: &mut String) {
+    push_segment(segments, Edit::Removed, removed);
+    push_segment(segments, Edit::Added, added);
+    removed.clear();
+    added.clear();
+}
+
+/// Appends `text`, merged into the last segment when that has the same edit.
+fn push_segment(segments: &mut Vec<Segment>, edit: Edit, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    match segments.last_mut() {
+        Some(last) if last.edit == edit => last.text.push_str(text),
+        _ => segments.push(Segment {
+            edit,
+            text: text.to_owned(),
+        }),
     }
 }
 
@@ -155,5 +239,94 @@ mod tests {
             Duration::from_millis(50),
         );
         assert!(d.words_added > 0 && d.words_removed > 0);
+    }
+
+    /// The text a side of the diff spells: kept runs and those of `edit`.
+    fn spell(segments: &[Segment], edit: Edit) -> String {
+        segments
+            .iter()
+            .filter(|s| s.edit == Edit::Kept || s.edit == edit)
+            .map(|s| s.text.as_str())
+            .collect()
+    }
+
+    /// A diff as (edit, text) pairs.
+    type Runs<'a> = Vec<(Edit, &'a str)>;
+
+    fn runs(segments: &[Segment]) -> Runs<'_> {
+        segments.iter().map(|s| (s.edit, s.text.as_str())).collect()
+    }
+
+    #[test]
+    fn word_segments_group_a_rewritten_phrase_and_spell_both_sides() {
+        use Edit::{Added, Kept, Removed};
+        let cases: [(&str, &str, &str, Runs<'_>); 6] = [
+            (
+                "one_word_replaced",
+                "The bridge opens in 2026.",
+                "The bridge opens in 2027.",
+                vec![
+                    (Kept, "The bridge opens in "),
+                    (Removed, "2026."),
+                    (Added, "2027."),
+                ],
+            ),
+            (
+                "neighbouring_words_are_one_change",
+                "a b c d",
+                "a x y d",
+                vec![(Kept, "a "), (Removed, "b c"), (Added, "x y"), (Kept, " d")],
+            ),
+            (
+                "words_appended",
+                "A b.",
+                "A b. New words.",
+                vec![(Kept, "A b."), (Added, " New words.")],
+            ),
+            (
+                "identical",
+                "Same text.",
+                "Same text.",
+                vec![(Kept, "Same text.")],
+            ),
+            (
+                "a_line_break_is_never_pulled_into_a_change",
+                "one two\nthree four",
+                "one 2\nthree 4",
+                vec![
+                    (Kept, "one "),
+                    (Removed, "two"),
+                    (Added, "2"),
+                    (Kept, "\nthree "),
+                    (Removed, "four"),
+                    (Added, "4"),
+                ],
+            ),
+            (
+                "paragraph_removed",
+                "First.\nSecond one.\nThird.",
+                "First.\nThird.",
+                vec![
+                    (Kept, "First.\n"),
+                    (Removed, "Second one.\n"),
+                    (Kept, "Third."),
+                ],
+            ),
+        ];
+        for (name, old, new, expected) in cases {
+            let segments = word_segments(old, new, DEADLINE);
+            assert_eq!(runs(&segments), expected, "{name}");
+            assert_eq!(spell(&segments, Edit::Removed), old, "{name}: old side");
+            assert_eq!(spell(&segments, Edit::Added), new, "{name}: new side");
+        }
+    }
+
+    #[test]
+    fn word_segments_spell_both_sides_of_a_pathological_pair() {
+        let old: String = (0..5_000).map(|i| format!("w{} ", i % 97)).collect();
+        let new: String = (0..5_000).map(|i| format!("w{} ", i % 89)).collect();
+        let segments = word_segments(&old, &new, Duration::from_millis(50));
+        assert_eq!(spell(&segments, Edit::Removed), old);
+        assert_eq!(spell(&segments, Edit::Added), new);
     }
 }
