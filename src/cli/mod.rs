@@ -3,6 +3,7 @@
 //! config error.
 
 mod logging;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,18 @@ enum Command {
     Topic {
         #[command(subcommand)]
         action: TopicAction,
+    },
+    /// One article and every revision of it, changes highlighted, as a self-contained HTML
+    /// page on standard output: `storywatch report 7 > story.html`.
+    Report {
+        /// The article id (`articles.id`).
+        article: i64,
+    },
+    /// Recent alerts for other programs, on standard output: `export atom > changes.xml`.
+    #[command(subcommand_value_name = "FORMAT", subcommand_help_heading = "Formats")]
+    Export {
+        #[command(subcommand)]
+        format: report::ExportFormat,
     },
 }
 
@@ -156,6 +169,8 @@ pub fn main() -> ExitCode {
             action: TopicAction::Test { text, title, json },
         } => topic_test(&config, title.as_deref(), text.as_deref(), json),
         Command::Run => with_runtime(|| run(config)),
+        Command::Report { article } => report::report(&config, article),
+        Command::Export { format } => report::export(&config, format),
     }
 }
 

@@ -12,6 +12,7 @@
 mod articles;
 mod feeds;
 mod outbox;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +22,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use feeds::{FeedState, FetchRecord};
 pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
+pub use report::{
+    AlertChange, RevisionText, Story, StoryRevision, database_created_at, load_story, recent_alerts,
+};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]

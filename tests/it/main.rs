@@ -4,6 +4,7 @@
 
 mod cli;
 mod pipeline;
+mod report;
 mod server;
 mod systemd;
 mod topic_eval;
