@@ -7,8 +7,10 @@
 //! returns a coarser, still correct, diff. It does not decide what is noise (the normalize
 //! stage's content hash does that) nor whether to alert.
 //!
-//! For reading a change, [`word_diff`] gives the changed paragraphs with the changed words
-//! marked inside them; how they are shown (colours, markers, JSON) is the reader's business.
+//! For reading a change: [`word_segments`] gives the same word-level diff as runs of kept,
+//! removed and added text (the HTML report, the Atom export), and [`word_diff`] gives only the
+//! changed paragraphs as such runs (the `diff` command). How they are shown (colours, markers,
+//! HTML, JSON) is the reader's business.
 
 use std::time::Duration;
 
@@ -78,13 +80,64 @@ pub fn compare_revisions(
     }
 }
 
-/// A run of text in a word diff: unchanged, or a change from `removed` to `added` (one of them
-/// may be empty). Whitespace around a change stays in the neighbouring `Same` runs, so a
-/// reader can mark the change without swallowing the spaces.
+/// What happened to a run of text between two revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Kept,
+    Removed,
+    Added,
+}
+
+/// A run of text with one [`Edit`]: the word-level diff as a view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Same(String),
-    Changed { removed: String, added: String },
+pub struct Segment {
+    pub edit: Edit,
+    pub text: String,
+}
+
+/// The word-level diff of `old` and `new` as runs: the kept and removed runs, in order, spell
+/// `old`; the kept and added runs spell `new`. Within a paragraph, neighbouring changes
+/// separated only by spaces become one removed run followed by one added run ("[-b c-]{+x
+/// y+}", not "[-b-]{+x+} [-c-]{+y+}"), which reads as the phrase that was rewritten; a line
+/// break is never pulled into a change, so a change stays within its paragraph.
+pub fn word_segments(old: &str, new: &str, deadline: Duration) -> Vec<Segment> {
+    let words = TextDiff::configure().timeout(deadline).diff_words(old, new);
+    let mut segments = Vec::new();
+    let (mut removed, mut added) = (String::new(), String::new());
+    // Spaces seen after a change, kept back until it is known whether the change goes on.
+    let mut held = String::new();
+    for change in words.iter_all_changes() {
+        let value = change.value();
+        match change.tag() {
+            ChangeTag::Equal
+                if (!removed.is_empty() || !added.is_empty())
+                    && value.trim().is_empty()
+                    && !value.contains('\n') =>
+            {
+                held.push_str(value);
+            }
+            ChangeTag::Equal => {
+                flush_change(&mut segments, &mut removed, &mut added);
+                push_segment(&mut segments, Edit::Kept, &held);
+                held.clear();
+                push_segment(&mut segments, Edit::Kept, value);
+            }
+            tag => {
+                // The held spaces sit inside the rewritten phrase: both sides had them.
+                removed.push_str(&held);
+                added.push_str(&held);
+                held.clear();
+                if tag == ChangeTag::Delete {
+                    removed.push_str(value);
+                } else {
+                    added.push_str(value);
+                }
+            }
+        }
+    }
+    flush_change(&mut segments, &mut removed, &mut added);
+    push_segment(&mut segments, Edit::Kept, &held);
+    segments
 }
 
 /// One place where the body changed: a run of paragraphs on each side, 1-based, and the
@@ -151,96 +204,25 @@ fn paragraph_number(range: &std::ops::Range<usize>) -> usize {
     }
 }
 
-/// The word diff of two texts as runs. Unchanged whitespace between two changed words joins
-/// the change, so a rewritten sentence reads as one change rather than word by word.
-fn word_segments(old: &str, new: &str, deadline: Duration) -> Vec<Segment> {
-    let words = TextDiff::configure().timeout(deadline).diff_words(old, new);
-    let mut out = Vec::new();
-    let mut change = Pending::default();
-    for token in words.iter_all_changes() {
-        let value = token.value();
-        match token.tag() {
-            ChangeTag::Equal if change.is_open() && value.trim().is_empty() => {
-                change.gap.push_str(value);
-            }
-            ChangeTag::Equal => {
-                change.flush(&mut out);
-                push_same(&mut out, value);
-            }
-            ChangeTag::Delete => change.push(value, true),
-            ChangeTag::Insert => change.push(value, false),
-        }
-    }
-    change.flush(&mut out);
-    out
+/// Ends a change: its removed run, then its added run.
+fn flush_change(segments: &mut Vec<Segment>, removed: &mut String, added: &mut String) {
+    push_segment(segments, Edit::Removed, removed);
+    push_segment(segments, Edit::Added, added);
+    removed.clear();
+    added.clear();
 }
 
-/// The change being gathered by [`word_segments`].
-#[derive(Default)]
-struct Pending {
-    removed: String,
-    added: String,
-    /// Unchanged whitespace since the last changed token: part of the change if another
-    /// changed token follows, else unchanged text after it.
-    gap: String,
-    open: bool,
-}
-
-impl Pending {
-    fn is_open(&self) -> bool {
-        self.open
-    }
-
-    fn push(&mut self, value: &str, removed: bool) {
-        if self.open {
-            self.removed.push_str(&self.gap);
-            self.added.push_str(&self.gap);
-        }
-        self.gap.clear();
-        if removed {
-            self.removed.push_str(value);
-        } else {
-            self.added.push_str(value);
-        }
-        self.open = true;
-    }
-
-    fn flush(&mut self, out: &mut Vec<Segment>) {
-        if !self.open {
-            return;
-        }
-        let (removed, added) = (self.removed.trim(), self.added.trim());
-        if removed.is_empty() && added.is_empty() {
-            // Only spacing changed: show the new spacing.
-            push_same(out, &self.added);
-        } else {
-            // The whitespace at the edges of the change stays outside it, as the text now
-            // has it (or had it, for a removal).
-            let side = if added.is_empty() {
-                &self.removed
-            } else {
-                &self.added
-            };
-            push_same(out, &side[..side.len() - side.trim_start().len()]);
-            out.push(Segment::Changed {
-                removed: removed.to_owned(),
-                added: added.to_owned(),
-            });
-            push_same(out, &side[side.trim_end().len()..]);
-        }
-        push_same(out, &self.gap);
-        *self = Pending::default();
-    }
-}
-
-/// Appends unchanged text, joining it to an unchanged run before it.
-fn push_same(out: &mut Vec<Segment>, text: &str) {
+/// Appends `text`, merged into the last segment when that has the same edit.
+fn push_segment(segments: &mut Vec<Segment>, edit: Edit, text: &str) {
     if text.is_empty() {
         return;
     }
-    match out.last_mut() {
-        Some(Segment::Same(same)) => same.push_str(text),
-        _ => out.push(Segment::Same(text.to_owned())),
+    match segments.last_mut() {
+        Some(last) if last.edit == edit => last.text.push_str(text),
+        _ => segments.push(Segment {
+            edit,
+            text: text.to_owned(),
+        }),
     }
 }
 
@@ -325,53 +307,100 @@ mod tests {
         );
         assert!(d.words_added > 0 && d.words_removed > 0);
     }
-    fn same(s: &str) -> Segment {
-        Segment::Same(s.to_owned())
+
+    /// The text a side of the diff spells: kept runs and those of `edit`.
+    fn spell(segments: &[Segment], edit: Edit) -> String {
+        segments
+            .iter()
+            .filter(|s| s.edit == Edit::Kept || s.edit == edit)
+            .map(|s| s.text.as_str())
+            .collect()
     }
 
-    fn changed(removed: &str, added: &str) -> Segment {
-        Segment::Changed {
-            removed: removed.to_owned(),
-            added: added.to_owned(),
-        }
+    /// A diff as (edit, text) pairs.
+    type Runs<'a> = Vec<(Edit, &'a str)>;
+
+    fn runs(segments: &[Segment]) -> Runs<'_> {
+        segments.iter().map(|s| (s.edit, s.text.as_str())).collect()
     }
 
     #[test]
-    fn word_segments_mark_changes_and_keep_spaces_outside() {
-        let cases = [
+    fn word_segments_group_a_rewritten_phrase_and_spell_both_sides() {
+        use Edit::{Added, Kept, Removed};
+        let cases: [(&str, &str, &str, Runs<'_>); 6] = [
             (
                 "one_word_replaced",
-                "open in 2026 now",
-                "open in 2027 now",
-                vec![same("open in "), changed("2026", "2027"), same(" now")],
+                "The bridge opens in 2026.",
+                "The bridge opens in 2027.",
+                vec![
+                    (Kept, "The bridge opens in "),
+                    (Removed, "2026."),
+                    (Added, "2027."),
+                ],
             ),
             (
-                "word_removed",
-                "a b c",
-                "a c",
-                vec![same("a "), changed("b", ""), same(" c")],
+                "neighbouring_words_are_one_change",
+                "a b c d",
+                "a x y d",
+                vec![(Kept, "a "), (Removed, "b c"), (Added, "x y"), (Kept, " d")],
             ),
             (
                 "words_appended",
                 "A b.",
                 "A b. New words.",
-                vec![same("A b. "), changed("", "New words.")],
+                vec![(Kept, "A b."), (Added, " New words.")],
             ),
             (
-                "rewritten_run_is_one_change",
-                "x one two three y",
-                "x uno dos tres y",
+                "identical",
+                "Same text.",
+                "Same text.",
+                vec![(Kept, "Same text.")],
+            ),
+            (
+                "a_line_break_is_never_pulled_into_a_change",
+                "one two\nthree four",
+                "one 2\nthree 4",
                 vec![
-                    same("x "),
-                    changed("one two three", "uno dos tres"),
-                    same(" y"),
+                    (Kept, "one "),
+                    (Removed, "two"),
+                    (Added, "2"),
+                    (Kept, "\nthree "),
+                    (Removed, "four"),
+                    (Added, "4"),
                 ],
             ),
-            ("spacing_only", "a b", "a  b", vec![same("a  b")]),
-            ("identical", "same", "same", vec![same("same")]),
+            (
+                "paragraph_removed",
+                "First.\nSecond one.\nThird.",
+                "First.\nThird.",
+                vec![
+                    (Kept, "First.\n"),
+                    (Removed, "Second one.\n"),
+                    (Kept, "Third."),
+                ],
+            ),
         ];
         for (name, old, new, expected) in cases {
-            assert_eq!(word_segments(old, new, DEADLINE), expected, "{name}");
+            let segments = word_segments(old, new, DEADLINE);
+            assert_eq!(runs(&segments), expected, "{name}");
+            assert_eq!(spell(&segments, Edit::Removed), old, "{name}: old side");
+            assert_eq!(spell(&segments, Edit::Added), new, "{name}: new side");
+        }
+    }
+
+    #[test]
+    fn word_segments_spell_both_sides_of_a_pathological_pair() {
+        let old: String = (0..5_000).map(|i| format!("w{} ", i % 97)).collect();
+        let new: String = (0..5_000).map(|i| format!("w{} ", i % 89)).collect();
+        let segments = word_segments(&old, &new, Duration::from_millis(50));
+        assert_eq!(spell(&segments, Edit::Removed), old);
+        assert_eq!(spell(&segments, Edit::Added), new);
+    }
+
+    fn seg(edit: Edit, text: &str) -> Segment {
+        Segment {
+            edit,
+            text: text.to_owned(),
         }
     }
 
@@ -389,14 +418,18 @@ mod tests {
                     old_count: 1,
                     new_first: 2,
                     new_count: 1,
-                    segments: vec![same("The bridge opens in "), changed("2026.", "2027."),],
+                    segments: vec![
+                        seg(Edit::Kept, "The bridge opens in "),
+                        seg(Edit::Removed, "2026."),
+                        seg(Edit::Added, "2027."),
+                    ],
                 },
                 Hunk {
                     old_first: 4,
                     old_count: 0,
                     new_first: 5,
                     new_count: 1,
-                    segments: vec![changed("", "A new fifth.")],
+                    segments: vec![seg(Edit::Added, "A new fifth.")],
                 },
             ]
         );
@@ -405,7 +438,14 @@ mod tests {
     #[test]
     fn word_diff_marks_a_title_change() {
         let d = word_diff(("Old title", "Body."), ("New title", "Body."), DEADLINE);
-        assert_eq!(d.title, Some(vec![changed("Old", "New"), same(" title")]));
+        assert_eq!(
+            d.title,
+            Some(vec![
+                seg(Edit::Removed, "Old"),
+                seg(Edit::Added, "New"),
+                seg(Edit::Kept, " title"),
+            ])
+        );
         assert!(d.hunks.is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! The modules follow the data flow of `DESIGN.md`: [`config`] → [`fetch`] → [`feed`] (parse
 //! and normalize) → [`topic`] → [`store`] → [`diff`] → [`alert`], driven by [`daemon`] and
-//! the [`cli`]. [`seed`] reads the articles the database starts from.
+//! the [`cli`]. [`seed`] reads the articles the database starts from; [`report`] renders an
+//! article's revisions as a page for people.
 
 pub mod alert;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod diff;
 pub mod feed;
 pub mod fetch;
 pub mod model;
+pub mod report;
 pub mod seed;
 pub mod store;
 pub mod topic;

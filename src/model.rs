@@ -112,6 +112,18 @@ pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Reads a point in time as commands take it (`--since`): a date, `2026-11-28`, for midnight
+/// UTC, or an RFC 3339 time, `2026-11-28T04:00:00Z` or `2026-11-28T13:00:00+09:00`.
+pub fn parse_date_or_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// The two kinds of alert: a relevant story appeared, or a tracked one was edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +138,47 @@ impl AlertKind {
         match self {
             AlertKind::New => "new",
             AlertKind::Changed => "changed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_rfc3339_times_are_read_as_utc() {
+        let cases = [
+            (
+                "date_is_midnight_utc",
+                "2026-11-28",
+                Some("2026-11-28T00:00:00Z"),
+            ),
+            (
+                "utc_time",
+                "2026-11-28T04:00:00Z",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "offset_time",
+                "2026-11-28T13:00:00+09:00",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "fraction_dropped",
+                "2026-11-28T04:00:00.75Z",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            ("no_zone", "2026-11-28T04:00:00", None),
+            ("not_a_date", "yesterday", None),
+            ("impossible_date", "2026-02-30", None),
+        ];
+        for (name, text, expected) in cases {
+            assert_eq!(
+                parse_date_or_time(text).map(format_time).as_deref(),
+                expected,
+                "{name}"
+            );
         }
     }
 }

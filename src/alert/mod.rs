@@ -1,10 +1,12 @@
 //! Alerts leave the database through sinks.
 //!
 //! Takes pending deliveries from the store's outbox; gives the alert JSON of DESIGN.md to each
-//! sink: the JSON-lines log ([`log`]) now, webhooks later. Delivery is at least once: a
+//! sink: the JSON-lines log ([`log`]) and webhooks ([`webhook`]). [`atom`] is a view of the
+//! alerts, not a sink: an Atom feed exported on request. Delivery is at least once: a
 //! delivery is marked done only after the sink has the alert, and every alert carries a stable
 //! `id` for deduplication. It does not decide which alerts exist (the store does).
 
+pub mod atom;
 pub mod log;
 pub mod webhook;
 

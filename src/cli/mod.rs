@@ -4,6 +4,7 @@
 
 mod logging;
 mod read;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +114,18 @@ enum Command {
     Topic {
         #[command(subcommand)]
         action: TopicAction,
+    },
+    /// One article and every revision of it, changes highlighted, as a self-contained HTML
+    /// page on standard output: `storywatch report 7 > story.html`.
+    Report {
+        /// The article id (`articles.id`).
+        article: i64,
+    },
+    /// Recent alerts for other programs, on standard output: `export atom > changes.xml`.
+    #[command(subcommand_value_name = "FORMAT", subcommand_help_heading = "Formats")]
+    Export {
+        #[command(subcommand)]
+        format: report::ExportFormat,
     },
 }
 
@@ -235,6 +248,8 @@ pub fn main() -> ExitCode {
             read::diff(r, ArticleId(article), from, to, format)
         }),
         Command::Run => with_runtime(|| run(config)),
+        Command::Report { article } => report::report(&config, article),
+        Command::Export { format } => report::export(&config, format),
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::diff::{self, Segment, WordDiff};
+use crate::diff::{self, Edit, Segment, WordDiff};
 use crate::model::{ArticleId, format_time};
 use crate::store::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
 
@@ -498,11 +498,13 @@ pub fn diff(
 fn segments_json(segments: &[Segment]) -> Vec<Value> {
     segments
         .iter()
-        .map(|s| match s {
-            Segment::Same(text) => json!({"op": "same", "text": text}),
-            Segment::Changed { removed, added } => {
-                json!({"op": "change", "removed": removed, "added": added})
-            }
+        .map(|s| {
+            let op = match s.edit {
+                Edit::Kept => "same",
+                Edit::Removed => "removed",
+                Edit::Added => "added",
+            };
+            json!({"op": op, "text": s.text})
         })
         .collect()
 }
@@ -578,41 +580,34 @@ fn paragraphs(first: usize, count: usize) -> String {
     }
 }
 
-/// Marks the changed words. Each line of a change is marked on its own, so a pager that
-/// resets styles at line ends, or a reader scanning for `[-`, sees every line of it.
+/// Marks the changed words, with the spaces around them left unmarked. Each line of a change
+/// is marked on its own, so a pager that resets styles at line ends, or a reader scanning for
+/// `[-`, sees every line of it.
 fn render_segments(segments: &[Segment], colour: bool) -> String {
-    let mark = |out: &mut String, text: &str, deleted: bool| {
-        for (i, line) in text.split('\n').enumerate() {
+    let mut out = String::new();
+    for segment in segments {
+        let (open, close) = match (segment.edit, colour) {
+            (Edit::Kept, _) => {
+                out.push_str(&segment.text);
+                continue;
+            }
+            (Edit::Removed, true) => (DELETED, RESET),
+            (Edit::Added, true) => (INSERTED, RESET),
+            (Edit::Removed, false) => ("[-", "-]"),
+            (Edit::Added, false) => ("{+", "+}"),
+        };
+        for (i, line) in segment.text.split('\n').enumerate() {
             if i > 0 {
                 out.push('\n');
             }
-            if line.is_empty() {
+            let core = line.trim();
+            if core.is_empty() {
+                out.push_str(line);
                 continue;
             }
-            match (colour, deleted) {
-                (true, true) => {
-                    let _ = write!(out, "{DELETED}{line}{RESET}");
-                }
-                (true, false) => {
-                    let _ = write!(out, "{INSERTED}{line}{RESET}");
-                }
-                (false, true) => {
-                    let _ = write!(out, "[-{line}-]");
-                }
-                (false, false) => {
-                    let _ = write!(out, "{{+{line}+}}");
-                }
-            }
-        }
-    };
-    let mut out = String::new();
-    for segment in segments {
-        match segment {
-            Segment::Same(text) => out.push_str(text),
-            Segment::Changed { removed, added } => {
-                mark(&mut out, removed, true);
-                mark(&mut out, added, false);
-            }
+            let lead = &line[..line.len() - line.trim_start().len()];
+            let trail = &line[line.trim_end().len()..];
+            let _ = write!(out, "{lead}{open}{core}{close}{trail}");
         }
     }
     out
@@ -779,24 +774,23 @@ mod tests {
 
     #[test]
     fn segments_are_marked_plain_or_coloured() {
+        let seg = |edit, text: &str| Segment {
+            edit,
+            text: text.to_owned(),
+        };
         let segments = vec![
-            Segment::Same("open in ".to_owned()),
-            Segment::Changed {
-                removed: "2026.".to_owned(),
-                added: "2027.".to_owned(),
-            },
-            Segment::Changed {
-                removed: String::new(),
-                added: "One.\nTwo.".to_owned(),
-            },
+            seg(Edit::Kept, "open in "),
+            seg(Edit::Removed, "2026."),
+            seg(Edit::Added, " 2027."),
+            seg(Edit::Added, "One.\nTwo."),
         ];
         assert_eq!(
             render_segments(&segments, false),
-            "open in [-2026.-]{+2027.+}{+One.+}\n{+Two.+}"
+            "open in [-2026.-] {+2027.+}{+One.+}\n{+Two.+}"
         );
         assert_eq!(
             render_segments(&segments, true),
-            "open in \x1b[31;9m2026.\x1b[0m\x1b[32m2027.\x1b[0m\x1b[32mOne.\x1b[0m\n\x1b[32mTwo.\x1b[0m"
+            "open in \x1b[31;9m2026.\x1b[0m \x1b[32m2027.\x1b[0m\x1b[32mOne.\x1b[0m\n\x1b[32mTwo.\x1b[0m"
         );
     }
 

@@ -14,6 +14,7 @@ mod articles;
 mod feeds;
 mod outbox;
 mod read;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use feeds::{FeedState, FetchRecord};
 pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
 pub use read::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
+pub use report::{
+    AlertChange, RevisionText, Story, StoryRevision, database_created_at, load_story, recent_alerts,
+};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 mod cli;
 mod pipeline;
 mod read;
+mod report;
 mod server;
 mod systemd;
 mod topic_eval;
