@@ -75,6 +75,106 @@ pub fn compare_revisions(
     }
 }
 
+/// How a word diff marks its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// wdiff's marks, readable anywhere: `[-removed-]{+added+}`.
+    Plain,
+    /// ANSI colours for a terminal: removed words red and struck through, added words green.
+    Ansi,
+}
+
+impl Marks {
+    fn wrap(self, tag: ChangeTag, words: &str) -> String {
+        match (self, tag) {
+            (_, ChangeTag::Equal) => words.to_owned(),
+            (Marks::Plain, ChangeTag::Delete) => format!("[-{words}-]"),
+            (Marks::Plain, ChangeTag::Insert) => format!("{{+{words}+}}"),
+            (Marks::Ansi, ChangeTag::Delete) => format!("\x1b[31;9m{words}\x1b[0m"),
+            (Marks::Ansi, ChangeTag::Insert) => format!("\x1b[32m{words}\x1b[0m"),
+        }
+    }
+}
+
+/// A word diff for people: the new title and body (one line a paragraph, a blank line after
+/// the title, as [`compare_revisions`] lays them out) with removed and added words marked in
+/// place. A stretch of changed words is marked once (`[-500,000-]{+up to 300,000+}`, not word
+/// by word), and a mark never spans a paragraph break, so every line reads alone.
+pub fn word_diff(old: (&str, &str), new: (&str, &str), marks: Marks, deadline: Duration) -> String {
+    let old_text = format!("{}\n\n{}\n", old.0, old.1);
+    let new_text = format!("{}\n\n{}\n", new.0, new.1);
+    let words = TextDiff::configure()
+        .timeout(deadline)
+        .diff_words(old_text.as_str(), new_text.as_str());
+
+    let mut out = String::with_capacity(new_text.len() + 64);
+    // The open stretch of changes: its removed and added text, and the spaces seen since its
+    // last change, which join the stretch only if another change follows.
+    let (mut removed, mut added, mut gap) = (String::new(), String::new(), String::new());
+    for change in words.iter_all_changes() {
+        let value = change.value();
+        let open = !removed.is_empty() || !added.is_empty();
+        match change.tag() {
+            ChangeTag::Equal if open && value.trim().is_empty() && !value.contains('\n') => {
+                gap.push_str(value);
+            }
+            ChangeTag::Equal => {
+                close_stretch(&mut out, &mut removed, &mut added, marks);
+                out.push_str(&gap);
+                gap.clear();
+                out.push_str(value);
+            }
+            tag => {
+                for text in [&mut removed, &mut added] {
+                    if !text.is_empty() {
+                        text.push_str(&gap);
+                    }
+                }
+                gap.clear();
+                if tag == ChangeTag::Delete {
+                    removed.push_str(value);
+                } else {
+                    added.push_str(value);
+                }
+            }
+        }
+    }
+    close_stretch(&mut out, &mut removed, &mut added, marks);
+    out.push_str(&gap);
+    out
+}
+
+/// Writes one stretch of changes, the removed text before the added, and empties it.
+fn close_stretch(out: &mut String, removed: &mut String, added: &mut String, marks: Marks) {
+    for (tag, text) in [(ChangeTag::Delete, &*removed), (ChangeTag::Insert, &*added)] {
+        // Whitespace alone (a paragraph break added or removed) is not worth a mark; removed
+        // whitespace is dropped so the text keeps the new layout.
+        if text.trim().is_empty() {
+            if tag == ChangeTag::Insert {
+                out.push_str(text);
+            }
+            continue;
+        }
+        // Marks stop at line ends, so a removed or added paragraph is a line of its own.
+        let mut lines = text.split('\n').peekable();
+        while let Some(line) = lines.next() {
+            let trimmed = line.trim();
+            if !trimmed.is_empty() {
+                let leading = line.len() - line.trim_start().len();
+                let trailing = line.len() - line.trim_end().len();
+                out.push_str(&line[..leading]);
+                out.push_str(&marks.wrap(tag, trimmed));
+                out.push_str(&line[line.len() - trailing..]);
+            }
+            if lines.peek().is_some() {
+                out.push('\n');
+            }
+        }
+    }
+    removed.clear();
+    added.clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +255,59 @@ mod tests {
             Duration::from_millis(50),
         );
         assert!(d.words_added > 0 && d.words_removed > 0);
+    }
+
+    #[test]
+    fn word_diff_marks_changed_stretches_in_place() {
+        let cases = [
+            // (name, old body, new body, expected body line(s))
+            (
+                "one_word_replaced",
+                "The bridge opens in 2026.",
+                "The bridge opens in 2027.",
+                "The bridge opens in [-2026.-]{+2027.+}",
+            ),
+            (
+                "a_stretch_is_marked_once",
+                "The line will carry 500,000 tonnes a year.",
+                "The line could carry up to 300,000 tonnes a year.",
+                "The line [-will-]{+could+} carry [-500,000-]{+up to 300,000+} tonnes a year.",
+            ),
+            (
+                "words_appended",
+                "A b.",
+                "A b. New words here.",
+                "A b. {+New words here.+}",
+            ),
+            (
+                "paragraph_removed_is_a_line_of_its_own",
+                "First.\nSecond one.\nThird.",
+                "First.\nThird.",
+                "First.\n[-Second one.-]\nThird.",
+            ),
+            ("identical", "Same text.", "Same text.", "Same text."),
+        ];
+        for (name, old, new, expected) in cases {
+            let out = word_diff(("T", old), ("T", new), Marks::Plain, DEADLINE);
+            assert_eq!(out, format!("T\n\n{expected}\n"), "{name}");
+        }
+    }
+
+    #[test]
+    fn word_diff_marks_a_title_change_and_colours_in_ansi() {
+        let plain = word_diff(
+            ("Old title", "B."),
+            ("New title", "B."),
+            Marks::Plain,
+            DEADLINE,
+        );
+        assert_eq!(plain, "[-Old-]{+New+} title\n\nB.\n");
+        let ansi = word_diff(
+            ("Old title", "B."),
+            ("New title", "B."),
+            Marks::Ansi,
+            DEADLINE,
+        );
+        assert_eq!(ansi, "\x1b[31;9mOld\x1b[0m\x1b[32mNew\x1b[0m title\n\nB.\n");
     }
 }

@@ -169,6 +169,23 @@ impl Store {
         tx.commit()?;
         Ok(outcome)
     }
+
+    /// The title and body of revision `number` of an article; `None` when there is no such
+    /// revision.
+    pub fn revision_text(
+        &self,
+        article: ArticleId,
+        number: i64,
+    ) -> Result<Option<(String, String)>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT title, body FROM revisions WHERE article_id = ?1 AND number = ?2",
+                params![article.0, number],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
 }
 
 /// Records one candidate; returns the kind of alert it raised, if any.
