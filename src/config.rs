@@ -377,6 +377,11 @@ pub fn format_size(n: u64) -> String {
     format!("{n} B")
 }
 
+/// `s` as a TOML string, quoted and escaped, for writing config text (`name = "…"`).
+pub fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
 impl Config {
     /// The resolved settings and feeds, as `storywatch check` prints them: human readable,
     /// aligned, every default shown. Secrets are never printed: a webhook shows the name of its

@@ -12,6 +12,7 @@
 //! changed paragraphs as such runs (the `diff` command). How they are shown (colours, markers,
 //! HTML, JSON) is the reader's business.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use similar::{ChangeTag, TextDiff};
@@ -203,6 +204,84 @@ fn paragraph_number(range: &std::ops::Range<usize>) -> usize {
         range.start + 1
     }
 }
+
+impl WordDiff {
+    /// The word diff as text for a terminal: the title's change, then each changed run of
+    /// paragraphs under a `@@ paragraph N @@` line (numbered in the newer revision, or for
+    /// removed paragraphs in the older one, `from`). With `colour`, removed words are red and
+    /// struck through and added words green; without, they are marked `[-removed-]{+added+}`.
+    pub fn render(&self, from: i64, colour: bool) -> String {
+        let mut blocks = Vec::new();
+        if let Some(title) = &self.title {
+            blocks.push(format!("title: {}", render_segments(title, colour)));
+        }
+        for hunk in &self.hunks {
+            let place = if hunk.new_count > 0 {
+                paragraphs(hunk.new_first, hunk.new_count)
+            } else {
+                format!(
+                    "{} of revision {from}",
+                    paragraphs(hunk.old_first, hunk.old_count)
+                )
+            };
+            blocks.push(format!(
+                "@@ {place} @@\n{}",
+                render_segments(&hunk.segments, colour)
+            ));
+        }
+        if blocks.is_empty() {
+            return "no difference\n".to_owned();
+        }
+        blocks.join("\n\n") + "\n"
+    }
+}
+
+/// "paragraph 3", "paragraphs 3-5".
+fn paragraphs(first: usize, count: usize) -> String {
+    if count <= 1 {
+        format!("paragraph {first}")
+    } else {
+        format!("paragraphs {first}-{}", first + count - 1)
+    }
+}
+
+/// Marks the changed words, with the spaces around them left unmarked. Each line of a change
+/// is marked on its own, so a pager that resets styles at line ends, or a reader scanning for
+/// `[-`, sees every line of it.
+fn render_segments(segments: &[Segment], colour: bool) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        let (open, close) = match (segment.edit, colour) {
+            (Edit::Kept, _) => {
+                out.push_str(&segment.text);
+                continue;
+            }
+            (Edit::Removed, true) => (DELETED, RESET),
+            (Edit::Added, true) => (INSERTED, RESET),
+            (Edit::Removed, false) => ("[-", "-]"),
+            (Edit::Added, false) => ("{+", "+}"),
+        };
+        for (i, line) in segment.text.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let core = line.trim();
+            if core.is_empty() {
+                out.push_str(line);
+                continue;
+            }
+            let lead = &line[..line.len() - line.trim_start().len()];
+            let trail = &line[line.trim_end().len()..];
+            let _ = write!(out, "{lead}{open}{core}{close}{trail}");
+        }
+    }
+    out
+}
+
+/// ANSI styles of a coloured word diff: removed words red and struck through, added green.
+pub const DELETED: &str = "\x1b[31;9m";
+pub const INSERTED: &str = "\x1b[32m";
+pub const RESET: &str = "\x1b[0m";
 
 /// Ends a change: its removed run, then its added run.
 fn flush_change(segments: &mut Vec<Segment>, removed: &mut String, added: &mut String) {
@@ -447,5 +526,36 @@ mod tests {
             ])
         );
         assert!(d.hunks.is_empty());
+    }
+
+    #[test]
+    fn segments_are_marked_plain_or_coloured() {
+        let seg = |edit, text: &str| Segment {
+            edit,
+            text: text.to_owned(),
+        };
+        let segments = vec![
+            seg(Edit::Kept, "open in "),
+            seg(Edit::Removed, "2026."),
+            seg(Edit::Added, " 2027."),
+            seg(Edit::Added, "One.\nTwo."),
+        ];
+        assert_eq!(
+            render_segments(&segments, false),
+            "open in [-2026.-] {+2027.+}{+One.+}\n{+Two.+}"
+        );
+        assert_eq!(
+            render_segments(&segments, true),
+            "open in \x1b[31;9m2026.\x1b[0m \x1b[32m2027.\x1b[0m\x1b[32mOne.\x1b[0m\n\x1b[32mTwo.\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn removed_paragraphs_are_numbered_in_the_older_revision() {
+        let words = word_diff(("T", "A.\nB.\nC."), ("T", "A.\nC."), DEADLINE);
+        assert_eq!(
+            words.render(4, false),
+            "@@ paragraph 2 of revision 4 @@\n[-B.-]\n"
+        );
     }
 }

@@ -4,17 +4,20 @@
 //!
 //! The modules follow the data flow of `DESIGN.md`: [`config`] → [`fetch`] → [`feed`] (parse
 //! and normalize) → [`topic`] → [`store`] → [`diff`] → [`alert`], driven by [`daemon`] and
-//! the [`cli`]. [`seed`] reads the articles the database starts from; [`report`] renders an
-//! article's revisions as a page for people.
+//! the [`cli`]. [`seed`] reads the articles the database starts from; [`opml`] moves feed
+//! lists in and out of the config; [`demo`] runs the whole cycle on bundled sample feeds;
+//! [`report`] renders an article's revisions as a page for people.
 
 pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod diff;
 pub mod feed;
 pub mod fetch;
 pub mod model;
+pub mod opml;
 pub mod report;
 pub mod seed;
 pub mod store;

@@ -55,7 +55,9 @@ enum Command {
     Check,
     /// Create or upgrade the database and load seeds, then exit.
     Migrate,
-    /// Each feed's health: status, last success, next poll, articles found.
+    /// Each feed's health: status, last success, next poll, articles found; `feeds import`
+    /// and `feeds export` move the feed list in and out as OPML, the format feed readers
+    /// exchange subscriptions in.
     Feeds {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -127,6 +129,25 @@ enum Command {
         #[command(subcommand)]
         format: report::ExportFormat,
     },
+    /// The whole cycle on bundled sample feeds, offline: poll, a silent edit, poll again, and
+    /// the alerts and the diff. Needs no config and leaves nothing behind.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedsAction {
+    /// Print the feeds of an OPML file as [[feed]] blocks for the config (no config needed),
+    /// or append them to the config with --write.
+    Import {
+        /// The OPML file, as a feed reader exports it.
+        file: PathBuf,
+        /// Append the feeds to the config file, after its last line; feeds it has already are
+        /// skipped. The file is left as it was if it would not load.
+        #[arg(long)]
+        write: bool,
+    },
+    /// Print the config's feeds as OPML 2.0, for a feed reader to import.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,9 +167,6 @@ enum TopicAction {
 }
 
 /// What `feeds` can do besides listing the feeds' health.
-#[derive(Debug, Subcommand)]
-enum FeedsAction {}
-
 #[derive(Debug, Subcommand)]
 enum AlertsAction {
     /// Re-queue failed deliveries with a fresh retry schedule: of one alert, or --all.
@@ -172,6 +190,20 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    // These run without a config: the demo brings its own, and printing an OPML file's feeds
+    // depends on nothing else.
+    match &cli.command {
+        Command::Demo => {
+            // Quiet by default: the demo's own output tells the story.
+            logging::init(cli.log_format, "warn");
+            return with_runtime(demo);
+        }
+        Command::Feeds {
+            action: Some(FeedsAction::Import { file, write: false }),
+            ..
+        } => return import_feeds(file, None),
+        _ => {}
+    }
     let path = config::locate(
         cli.config.as_deref(),
         std::env::var_os(config::CONFIG_ENV).as_deref(),
@@ -220,9 +252,16 @@ pub fn main() -> ExitCode {
         } => topic_test(&config, title.as_deref(), text.as_deref(), json),
         Command::Feeds { json, action: None } => read_command(&config, |r| read::feeds(r, json)),
         Command::Feeds {
-            action: Some(action),
+            action: Some(FeedsAction::Import { file, .. }),
             ..
-        } => match action {},
+        } => import_feeds(&file, Some(&config)),
+        Command::Feeds {
+            action: Some(FeedsAction::Export),
+            ..
+        } => {
+            print!("{}", crate::opml::export(&config));
+            ExitCode::SUCCESS
+        }
         Command::Articles {
             changed,
             since,
@@ -248,6 +287,8 @@ pub fn main() -> ExitCode {
             read::diff(r, ArticleId(article), from, to, format)
         }),
         Command::Run => with_runtime(|| run(config)),
+        // Run above, before any config is looked for.
+        Command::Demo => with_runtime(demo),
         Command::Report { article } => report::report(&config, article),
         Command::Export { format } => report::export(&config, format),
     }
@@ -268,6 +309,76 @@ fn read_command(
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// `feeds import`: prints the feeds of an OPML file as `[[feed]]` blocks, or appends them to
+/// `config` when given (`--write`). Skipped outlines are reported on stderr by name; a URL
+/// that is not http or https makes the exit code 1, after the other feeds are done.
+fn import_feeds(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
+    let import = std::fs::read_to_string(file)
+        .map_err(|e| e.to_string())
+        .and_then(|text| crate::opml::import(&text).map_err(|e| e.to_string()));
+    let import = match import {
+        Ok(import) => import,
+        Err(error) => {
+            eprintln!("storywatch: cannot import {}: {error}", file.display());
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let import = match config {
+        Some(config) => import.without_configured(config),
+        None => import,
+    };
+    for skipped in &import.skipped {
+        eprintln!("storywatch: {}: skipped {skipped}", file.display());
+    }
+    let bad = import.skipped.iter().any(|s| s.reason.is_error());
+    let names: Vec<&str> = import.feeds.iter().map(|f| f.name.as_str()).collect();
+    match config {
+        _ if import.feeds.is_empty() => {
+            eprintln!("storywatch: {}: no feed to add", file.display());
+        }
+        None => {
+            println!(
+                "# {} feeds from {} (storywatch feeds import): add them to the config, or run with --write.",
+                import.feeds.len(),
+                file.display()
+            );
+            print!("{}", crate::opml::render(&import.feeds));
+        }
+        Some(config) => {
+            let source = file
+                .file_name()
+                .unwrap_or(file.as_os_str())
+                .to_string_lossy();
+            if let Err(error) = crate::opml::append(&config.path, &import.feeds, &source) {
+                eprintln!("storywatch: {error}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+            println!(
+                "appended {} feeds to {}: {}",
+                import.feeds.len(),
+                config.path.display(),
+                names.join(", ")
+            );
+        }
+    }
+    if bad {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `demo`, stopped early (and still cleaned up) by SIGINT or SIGTERM.
+fn demo() -> Result<(), crate::demo::Error> {
+    tokio::runtime::Handle::current().block_on(async {
+        let (stop, shutdown) = watch::channel(false);
+        let signals = tokio::spawn(watch_signals(stop, None));
+        let result = crate::demo::run(shutdown).await;
+        signals.abort();
+        result
+    })
 }
 
 fn check(config: &Config) -> ExitCode {
@@ -472,7 +583,7 @@ fn list_alerts(config: &Config, status: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn with_runtime(f: impl FnOnce() -> Result<(), daemon::Error> + Send) -> ExitCode {
+fn with_runtime<E: std::fmt::Display>(f: impl FnOnce() -> Result<(), E> + Send) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -490,7 +601,7 @@ fn with_runtime(f: impl FnOnce() -> Result<(), daemon::Error> + Send) -> ExitCod
     }
 }
 
-fn fail(error: &daemon::Error) -> ExitCode {
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
     tracing::error!(error = %error, "storywatch failed");
     eprintln!("storywatch: {error}");
     ExitCode::from(EXIT_FAILURE)

@@ -14,17 +14,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::diff::{self, Edit, Segment, WordDiff};
+use crate::diff::{self, Edit, INSERTED, RESET, Segment, WordDiff};
 use crate::model::{ArticleId, format_time};
 use crate::store::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
 
 /// The width every table fits in.
 const WIDTH: usize = 80;
-
-/// ANSI styles of the coloured word diff.
-const DELETED: &str = "\x1b[31;9m";
-const INSERTED: &str = "\x1b[32m";
-const RESET: &str = "\x1b[0m";
 
 /// Errors of the read commands.
 #[derive(Debug, thiserror::Error)]
@@ -488,7 +483,7 @@ pub fn diff(
                     ""
                 }
             );
-            out.push_str(&render_words(&words, old.number, colour()));
+            out.push_str(&words.render(old.number, colour()));
             out
         }
     };
@@ -542,75 +537,6 @@ fn diff_json(
         "title": words.title.as_deref().map(segments_json),
         "hunks": hunks,
     })
-}
-
-/// The word diff for people: the title's change, then each changed run of paragraphs under a
-/// `@@ paragraph N @@` line (numbered in the newer revision, or for removed paragraphs in
-/// the older one, `from`).
-fn render_words(words: &WordDiff, from: i64, colour: bool) -> String {
-    let mut blocks = Vec::new();
-    if let Some(title) = &words.title {
-        blocks.push(format!("title: {}", render_segments(title, colour)));
-    }
-    for hunk in &words.hunks {
-        let place = if hunk.new_count > 0 {
-            paragraphs(hunk.new_first, hunk.new_count)
-        } else {
-            format!(
-                "{} of revision {from}",
-                paragraphs(hunk.old_first, hunk.old_count)
-            )
-        };
-        blocks.push(format!(
-            "@@ {place} @@\n{}",
-            render_segments(&hunk.segments, colour)
-        ));
-    }
-    if blocks.is_empty() {
-        return "no difference\n".to_owned();
-    }
-    blocks.join("\n\n") + "\n"
-}
-
-fn paragraphs(first: usize, count: usize) -> String {
-    if count <= 1 {
-        format!("paragraph {first}")
-    } else {
-        format!("paragraphs {first}-{}", first + count - 1)
-    }
-}
-
-/// Marks the changed words, with the spaces around them left unmarked. Each line of a change
-/// is marked on its own, so a pager that resets styles at line ends, or a reader scanning for
-/// `[-`, sees every line of it.
-fn render_segments(segments: &[Segment], colour: bool) -> String {
-    let mut out = String::new();
-    for segment in segments {
-        let (open, close) = match (segment.edit, colour) {
-            (Edit::Kept, _) => {
-                out.push_str(&segment.text);
-                continue;
-            }
-            (Edit::Removed, true) => (DELETED, RESET),
-            (Edit::Added, true) => (INSERTED, RESET),
-            (Edit::Removed, false) => ("[-", "-]"),
-            (Edit::Added, false) => ("{+", "+}"),
-        };
-        for (i, line) in segment.text.split('\n').enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            let core = line.trim();
-            if core.is_empty() {
-                out.push_str(line);
-                continue;
-            }
-            let lead = &line[..line.len() - line.trim_start().len()];
-            let trail = &line[line.trim_end().len()..];
-            let _ = write!(out, "{lead}{open}{core}{close}{trail}");
-        }
-    }
-    out
 }
 
 /// A unified diff, its removed and added lines red and green in a terminal.
@@ -770,36 +696,5 @@ mod tests {
             assert!(cut.width() <= width, "{name}");
         }
         assert_eq!(fit("북한", 6).width(), 6);
-    }
-
-    #[test]
-    fn segments_are_marked_plain_or_coloured() {
-        let seg = |edit, text: &str| Segment {
-            edit,
-            text: text.to_owned(),
-        };
-        let segments = vec![
-            seg(Edit::Kept, "open in "),
-            seg(Edit::Removed, "2026."),
-            seg(Edit::Added, " 2027."),
-            seg(Edit::Added, "One.\nTwo."),
-        ];
-        assert_eq!(
-            render_segments(&segments, false),
-            "open in [-2026.-] {+2027.+}{+One.+}\n{+Two.+}"
-        );
-        assert_eq!(
-            render_segments(&segments, true),
-            "open in \x1b[31;9m2026.\x1b[0m \x1b[32m2027.\x1b[0m\x1b[32mOne.\x1b[0m\n\x1b[32mTwo.\x1b[0m"
-        );
-    }
-
-    #[test]
-    fn removed_paragraphs_are_numbered_in_the_older_revision() {
-        let words = diff::word_diff(("T", "A.\nB.\nC."), ("T", "A.\nC."), diff::DEADLINE);
-        assert_eq!(
-            render_words(&words, 4, false),
-            "@@ paragraph 2 of revision 4 @@\n[-B.-]\n"
-        );
     }
 }

@@ -3,6 +3,7 @@
 //! One test binary, so the suite links once.
 
 mod cli;
+mod demo;
 mod pipeline;
 mod read;
 mod report;
