@@ -112,16 +112,29 @@ pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Reads a point in time as commands take it (`--since`): a date, `2026-11-28`, for midnight
-/// UTC, or an RFC 3339 time, `2026-11-28T04:00:00Z` or `2026-11-28T13:00:00+09:00`.
-pub fn parse_date_or_time(text: &str) -> Option<DateTime<Utc>> {
+/// Reads `--since`: a date (`2026-11-28`, midnight UTC), an RFC 3339 time
+/// (`2026-11-28T04:00:00Z`, any offset), `today` (midnight UTC), or a duration ago (`24h`,
+/// `7d`, `1h 30m`).
+pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    if text.eq_ignore_ascii_case("today") {
+        return Ok(now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return chrono::Duration::from_std(ago)
+            .ok()
+            .and_then(|ago| now.checked_sub_signed(ago))
+            .ok_or_else(|| format!("{text:?} is too long ago"));
+    }
+    Err(format!(
+        "{text:?} is not a date: use 2026-11-28, 2026-11-28T04:00:00Z, today, or a time ago such as 24h or 7d"
+    ))
 }
 
 /// The two kinds of alert: a relevant story appeared, or a tracked one was edited.
@@ -146,39 +159,37 @@ impl AlertKind {
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("test time")
+            .with_timezone(&Utc)
+    }
+
     #[test]
-    fn dates_and_rfc3339_times_are_read_as_utc() {
+    fn since_accepts_dates_times_today_and_durations_ago() {
+        let now = at("2026-11-28T15:30:00Z");
         let cases = [
+            ("date_is_midnight_utc", "2026-11-27", "2026-11-27T00:00:00Z"),
             (
-                "date_is_midnight_utc",
-                "2026-11-28",
-                Some("2026-11-28T00:00:00Z"),
-            ),
-            (
-                "utc_time",
+                "rfc3339_utc",
                 "2026-11-28T04:00:00Z",
-                Some("2026-11-28T04:00:00Z"),
+                "2026-11-28T04:00:00Z",
             ),
             (
-                "offset_time",
+                "rfc3339_offset_converted",
                 "2026-11-28T13:00:00+09:00",
-                Some("2026-11-28T04:00:00Z"),
+                "2026-11-28T04:00:00Z",
             ),
-            (
-                "fraction_dropped",
-                "2026-11-28T04:00:00.75Z",
-                Some("2026-11-28T04:00:00Z"),
-            ),
-            ("no_zone", "2026-11-28T04:00:00", None),
-            ("not_a_date", "yesterday", None),
-            ("impossible_date", "2026-02-30", None),
+            ("today_is_midnight_utc", "today", "2026-11-28T00:00:00Z"),
+            ("hours_ago", "24h", "2026-11-27T15:30:00Z"),
+            ("days_ago", "7d", "2026-11-21T15:30:00Z"),
+            ("mixed_duration", "1h 30m", "2026-11-28T14:00:00Z"),
         ];
-        for (name, text, expected) in cases {
-            assert_eq!(
-                parse_date_or_time(text).map(format_time).as_deref(),
-                expected,
-                "{name}"
-            );
+        for (name, input, expected) in cases {
+            assert_eq!(parse_since(input, now), Ok(at(expected)), "{name}");
+        }
+        for bad in ["yesterday-ish", "2026-13-01", ""] {
+            assert!(parse_since(bad, now).is_err(), "{bad:?} accepted");
         }
     }
 }

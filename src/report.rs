@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::diff::{self, Edit, Segment};
 use crate::model::{AlertKind, format_time};
-use crate::store::{Story, StoryRevision};
+use crate::store::{ArticleInfo, RevisionRow, baseline};
 
 /// The version named in the page and the Atom feed's generator.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -162,9 +162,9 @@ fn push_run(html: &mut String, edit: Edit, text: &str) {
 
 /// One revision compared with the previous revision of its kind.
 struct Compared<'a> {
-    revision: &'a StoryRevision,
+    revision: &'a RevisionRow,
     /// The revision it is compared with: `None` for the first text of its kind.
-    baseline: Option<&'a StoryRevision>,
+    baseline: Option<&'a RevisionRow>,
     /// An earlier revision of the same kind with the same text (a headline A/B test flipping
     /// back), which the pipeline records without alerting again.
     repeat_of: Option<i64>,
@@ -174,22 +174,12 @@ struct Compared<'a> {
     added: usize,
 }
 
-fn compare(revisions: &[StoryRevision]) -> Vec<Compared<'_>> {
+fn compare(revisions: &[RevisionRow]) -> Vec<Compared<'_>> {
     revisions
         .iter()
         .enumerate()
         .map(|(i, revision)| {
-            let earlier = || {
-                revisions[..i]
-                    .iter()
-                    .rev()
-                    .filter(|r| r.body_kind == revision.body_kind)
-            };
-            let baseline = earlier().next();
-            let repeat_of = earlier()
-                .skip(1)
-                .find(|r| r.content_hash == revision.content_hash)
-                .map(|r| r.number);
+            let (baseline, repeat_of) = baseline(revisions, i);
             let (title, body) = match baseline {
                 Some(old) => (
                     diff::word_segments(&old.title, &revision.title, diff::DEADLINE),
@@ -317,9 +307,9 @@ footer { color: var(--muted); font-size: 0.8rem; border-top: 1px solid var(--rul
 }
 ";
 
-/// The report page for `story`, generated at `now`.
-pub fn render_story(story: &Story, now: DateTime<Utc>) -> String {
-    let compared = compare(&story.revisions);
+/// The report page for `story` and its `revisions` (oldest first), generated at `now`.
+pub fn render_story(story: &ArticleInfo, revisions: &[RevisionRow], now: DateTime<Utc>) -> String {
+    let compared = compare(revisions);
     let lang = story
         .language
         .as_deref()
@@ -332,8 +322,7 @@ pub fn render_story(story: &Story, now: DateTime<Utc>) -> String {
     };
     let mut html = String::with_capacity(
         8 * 1024
-            + story
-                .revisions
+            + revisions
                 .iter()
                 .map(|r| 2 * (r.body.len() + r.title.len()))
                 .sum::<usize>(),
@@ -394,7 +383,7 @@ pub fn render_story(story: &Story, now: DateTime<Utc>) -> String {
                 .topic_score
                 .map_or_else(|| "none".to_owned(), |s| format!("{s:.2}")),
         ),
-        ("Revisions", story.revisions.len().to_string()),
+        ("Revisions", revisions.len().to_string()),
     ];
     for (name, value) in fields {
         let _ = writeln!(html, "<dt>{name}</dt><dd>{value}</dd>");
@@ -565,8 +554,8 @@ mod tests {
         );
     }
 
-    fn revision(number: i64, kind: &str, body: &str) -> StoryRevision {
-        StoryRevision {
+    fn revision(number: i64, kind: &str, body: &str) -> RevisionRow {
+        RevisionRow {
             number,
             title: "T".into(),
             body: body.into(),
@@ -574,6 +563,7 @@ mod tests {
             content_hash: format!("hash of {body}"),
             observed_at: "2026-11-28T04:00:00Z".into(),
             feed: None,
+            topic_score: None,
             alert: None,
         }
     }

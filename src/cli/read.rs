@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -261,16 +261,7 @@ fn revision_changes(revisions: &[RevisionRow]) -> Vec<RevisionChange<'_>> {
         .enumerate()
         .map(|(i, revision)| {
             let earlier = &revisions[..i];
-            let previous = earlier
-                .iter()
-                .rev()
-                .find(|r| r.body_kind == revision.body_kind);
-            let same_as = earlier
-                .iter()
-                .find(|r| {
-                    r.body_kind == revision.body_kind && r.content_hash == revision.content_hash
-                })
-                .map(|r| r.number);
+            let (previous, same_as) = crate::store::baseline(revisions, i);
             let diff = previous.map(|p| {
                 diff::compare_revisions(
                     (&p.title, &p.body),
@@ -320,7 +311,8 @@ pub fn history(reader: &Reader, id: ArticleId, as_json: bool) -> Result<(), Erro
                     "words_added": c.diff.as_ref().map(|d| d.words_added),
                     "words_removed": c.diff.as_ref().map(|d| d.words_removed),
                     "title_changed": c.diff.as_ref().map(|d| d.title_changed),
-                    "alert_id": r.alert_id,
+                    "alert_id": r.alert.as_ref().map(|(id, _)| id),
+                    "alert_kind": r.alert.as_ref().map(|(_, kind)| kind.as_str()),
                 })
             })
             .collect();
@@ -349,7 +341,7 @@ pub fn history(reader: &Reader, id: ArticleId, as_json: bool) -> Result<(), Erro
                 d.words_added,
                 d.words_removed,
                 if d.title_changed { " and title" } else { "" },
-                if r.alert_id.is_some() {
+                if r.alert.is_some() {
                     "alerted"
                 } else {
                     "no alert"
@@ -564,35 +556,10 @@ fn render_unified(unified: &str, colour: bool) -> String {
     out
 }
 
-/// Reads `--since`: a date (`2026-11-28`, midnight UTC), an RFC 3339 time
-/// (`2026-11-28T04:00:00Z`, any offset), `today` (midnight UTC), or a duration ago (`24h`,
-/// `7d`, `1h 30m`).
-pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("today") {
-        return Ok(now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    if let Ok(ago) = humantime::parse_duration(text) {
-        return chrono::Duration::from_std(ago)
-            .ok()
-            .and_then(|ago| now.checked_sub_signed(ago))
-            .ok_or_else(|| format!("{text:?} is too long ago"));
-    }
-    Err(format!(
-        "{text:?} is not a date: use 2026-11-28, 2026-11-28T04:00:00Z, today, or a time ago such as 24h or 7d"
-    ))
-}
-
 /// `--since` as clap reads it: the time in the database's own format, so it compares with
 /// the stored timestamps as text.
 pub fn since_arg(text: &str) -> Result<String, String> {
-    parse_since(text, Utc::now()).map(format_time)
+    crate::model::parse_since(text, Utc::now()).map(format_time)
 }
 
 /// A stored timestamp as tables show it: `2026-11-28 04:00` (UTC), `-` when absent.
@@ -646,40 +613,6 @@ fn fit(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("test time")
-            .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn since_accepts_dates_times_today_and_durations_ago() {
-        let now = at("2026-11-28T15:30:00Z");
-        let cases = [
-            ("date_is_midnight_utc", "2026-11-27", "2026-11-27T00:00:00Z"),
-            (
-                "rfc3339_utc",
-                "2026-11-28T04:00:00Z",
-                "2026-11-28T04:00:00Z",
-            ),
-            (
-                "rfc3339_offset_converted",
-                "2026-11-28T13:00:00+09:00",
-                "2026-11-28T04:00:00Z",
-            ),
-            ("today_is_midnight_utc", "today", "2026-11-28T00:00:00Z"),
-            ("hours_ago", "24h", "2026-11-27T15:30:00Z"),
-            ("days_ago", "7d", "2026-11-21T15:30:00Z"),
-            ("mixed_duration", "1h 30m", "2026-11-28T14:00:00Z"),
-        ];
-        for (name, input, expected) in cases {
-            assert_eq!(parse_since(input, now), Ok(at(expected)), "{name}");
-        }
-        for bad in ["yesterday-ish", "2026-13-01", ""] {
-            assert!(parse_since(bad, now).is_err(), "{bad:?} accepted");
-        }
-    }
 
     #[test]
     fn truncation_counts_display_columns_and_ends_with_an_ellipsis() {

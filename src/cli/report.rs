@@ -11,7 +11,7 @@ use clap::Subcommand;
 use super::EXIT_FAILURE;
 use crate::config::Config;
 use crate::model::ArticleId;
-use crate::store::{self, Store};
+use crate::store::Reader;
 
 /// The formats `storywatch export` writes.
 #[derive(Debug, Subcommand)]
@@ -19,25 +19,30 @@ pub(super) enum ExportFormat {
     /// An Atom feed (RFC 4287) of recent alerts, new and changed, newest first: the last 100,
     /// or all since --since.
     Atom {
-        /// Only alerts raised at or after this date (2026-11-28, midnight UTC) or RFC 3339
-        /// time (2026-11-28T04:00:00Z).
+        /// Only alerts raised since DATE: 2026-11-28 (midnight UTC), an RFC 3339 time
+        /// (2026-11-28T04:00:00Z), today, or a time ago (24h, 7d).
         #[arg(long, value_name = "DATE", value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
 }
 
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
-    crate::model::parse_date_or_time(text).ok_or_else(|| {
-        "expected a date (2026-11-28) or an RFC 3339 time (2026-11-28T04:00:00Z)".to_owned()
-    })
+    crate::model::parse_since(text, Utc::now())
 }
 
 /// `report ARTICLE`: the article's HTML page.
 pub(super) fn report(config: &Config, article: i64) -> ExitCode {
-    let story = Store::open_read_only(&config.database)
-        .and_then(|conn| store::load_story(&conn, ArticleId(article)));
+    let id = ArticleId(article);
+    let story = Reader::open(&config.database).and_then(|reader| {
+        let Some(info) = reader.article(id)? else {
+            return Ok(None);
+        };
+        Ok(Some((info, reader.revisions(id)?)))
+    });
     match story {
-        Ok(Some(story)) => write_out(&crate::report::render_story(&story, Utc::now())),
+        Ok(Some((info, revisions))) => {
+            write_out(&crate::report::render_story(&info, &revisions, Utc::now()))
+        }
         Ok(None) => {
             eprintln!(
                 "storywatch: no article {article} in {}",
@@ -59,11 +64,8 @@ pub(super) fn export(config: &Config, format: ExportFormat) -> ExitCode {
     let limit = since
         .is_none()
         .then_some(crate::alert::atom::DEFAULT_ENTRIES);
-    let read = Store::open_read_only(&config.database).and_then(|conn| {
-        let alerts = store::recent_alerts(&conn, since, limit)?;
-        let created = store::database_created_at(&conn)?;
-        Ok((alerts, created))
-    });
+    let read = Reader::open(&config.database)
+        .and_then(|reader| Ok((reader.recent_alerts(since, limit)?, reader.created_at()?)));
     match read {
         Ok((alerts, created)) => {
             let id = crate::alert::atom::feed_id(created.as_deref().unwrap_or_default());

@@ -11,10 +11,10 @@
 //! a newer binary is refused rather than guessed at.
 
 mod articles;
+mod export;
 mod feeds;
 mod outbox;
 mod read;
-mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,12 +22,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use articles::{Candidate, FeedWrite, SeedOutcome};
+pub use export::{AlertChange, RevisionText};
 pub use feeds::{FeedState, FetchRecord};
 pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
-pub use read::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
-pub use report::{
-    AlertChange, RevisionText, Story, StoryRevision, database_created_at, load_story, recent_alerts,
-};
+pub use read::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow, baseline};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]

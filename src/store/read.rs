@@ -10,11 +10,11 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Error, Store, latest_migration, schema_version};
-use crate::model::ArticleId;
+use crate::model::{AlertKind, ArticleId};
 
 /// A read-only view of the database.
 pub struct Reader {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 /// One feed's polling state, from the `feed_health` view.
@@ -70,34 +70,59 @@ pub struct ArticleRow {
     pub words_removed: i64,
 }
 
-/// What an article is, for the heading of its history or diff.
+/// What an article is, for the heading of its history, diff or report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArticleInfo {
     pub id: ArticleId,
+    /// The title of its latest revision.
     pub title: String,
     pub url: Option<String>,
+    /// `feed` or `seed`.
     pub origin: String,
-    /// The feed that first found it.
+    /// The feed that first found it; `None` for a seed no feed has carried yet.
     pub feed: Option<String>,
     pub first_seen_at: String,
+    pub last_seen_at: String,
     pub published_at: Option<String>,
-    /// Seeds only: who published it.
+    pub matched_terms: Vec<String>,
+    pub topic_score: Option<f64>,
+    /// Seeds only: the source and language their file declares.
     pub source: Option<String>,
+    pub language: Option<String>,
 }
 
-/// One revision of an article, with the `changed` alert it raised, if any.
+/// One revision of an article, with the alert it raised, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RevisionRow {
     pub number: i64,
     pub title: String,
     pub body: String,
+    /// `seed`, `summary`, `content` or `page`: a revision is compared only with its own kind.
     pub body_kind: String,
     pub content_hash: String,
     pub observed_at: String,
     /// The feed the text came from; `None` for a seed.
     pub feed: Option<String>,
     pub topic_score: Option<f64>,
-    pub alert_id: Option<String>,
+    /// The alert this revision raised (its id and kind), if any.
+    pub alert: Option<(String, AlertKind)>,
+}
+
+/// What revision `i` of an article's `revisions` (oldest first) is compared with, as the
+/// pipeline compares it: the previous revision of the same kind (a summary with a summary),
+/// and an earlier one of that kind with the very same text (a headline A/B test flipping
+/// back), which the pipeline records without alerting again.
+pub fn baseline(revisions: &[RevisionRow], i: usize) -> (Option<&RevisionRow>, Option<i64>) {
+    let revision = &revisions[i];
+    let mut earlier = revisions[..i]
+        .iter()
+        .rev()
+        .filter(|r| r.body_kind == revision.body_kind);
+    let previous = earlier.next();
+    let same_as = earlier
+        .find(|r| r.content_hash == revision.content_hash)
+        .map(|r| r.number);
+    (previous, same_as)
 }
 
 impl Reader {
@@ -190,8 +215,8 @@ impl Reader {
         let article = self
             .conn
             .query_row(
-                "SELECT a.id, a.title, a.url, a.origin, f.name, a.first_seen_at, a.published_at,
-                        a.source
+                "SELECT a.id, a.title, a.url, a.origin, f.name, a.first_seen_at, a.last_seen_at,
+                        a.published_at, a.matched_terms, a.topic_score, a.source, a.language
                  FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
                  WHERE a.id = ?1",
                 [id.0],
@@ -203,8 +228,12 @@ impl Reader {
                         origin: r.get(3)?,
                         feed: r.get(4)?,
                         first_seen_at: r.get(5)?,
-                        published_at: r.get(6)?,
-                        source: r.get(7)?,
+                        last_seen_at: r.get(6)?,
+                        published_at: r.get(7)?,
+                        matched_terms: terms(&r.get::<_, String>(8)?),
+                        topic_score: r.get(9)?,
+                        source: r.get(10)?,
+                        language: r.get(11)?,
                     })
                 },
             )
@@ -216,15 +245,17 @@ impl Reader {
     pub fn revisions(&self, id: ArticleId) -> Result<Vec<RevisionRow>, Error> {
         let mut stmt = self.conn.prepare(
             "SELECT r.number, r.title, r.body, r.body_kind, r.content_hash, r.observed_at,
-                    f.name, r.topic_score,
-                    (SELECT al.id FROM alerts al
-                     WHERE al.revision_id = r.id AND al.kind = 'changed'
-                     ORDER BY al.seq LIMIT 1)
-             FROM revisions r LEFT JOIN feeds f ON f.id = r.feed_id
+                    f.name, r.topic_score, al.id, al.kind
+             FROM revisions r
+             LEFT JOIN feeds f ON f.id = r.feed_id
+             LEFT JOIN alerts al ON al.seq =
+                 (SELECT MIN(seq) FROM alerts WHERE revision_id = r.id)
              WHERE r.article_id = ?1
              ORDER BY r.number",
         )?;
         let rows = stmt.query_map([id.0], |r| {
+            let alert_id: Option<String> = r.get(8)?;
+            let kind: Option<String> = r.get(9)?;
             Ok(RevisionRow {
                 number: r.get(0)?,
                 title: r.get(1)?,
@@ -234,15 +265,30 @@ impl Reader {
                 observed_at: r.get(5)?,
                 feed: r.get(6)?,
                 topic_score: r.get(7)?,
-                alert_id: r.get(8)?,
+                alert: alert_id.zip(kind.as_deref().map(alert_kind)),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
 
+/// `alerts.kind`; the table's CHECK allows only these two.
+pub(super) fn alert_kind(kind: &str) -> AlertKind {
+    if kind == "changed" {
+        AlertKind::Changed
+    } else {
+        AlertKind::New
+    }
+}
+
+/// A `matched_terms` JSON array as the store wrote it; a malformed one (edited by hand) reads
+/// as no terms.
+pub(super) fn terms(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
 fn article_from_row(r: &Row<'_>) -> rusqlite::Result<ArticleRow> {
-    let terms: String = r.get(12)?;
+    let terms_json: String = r.get(12)?;
     Ok(ArticleRow {
         id: ArticleId(r.get(0)?),
         title: r.get(1)?,
@@ -256,8 +302,7 @@ fn article_from_row(r: &Row<'_>) -> rusqlite::Result<ArticleRow> {
         body_kind: r.get(9)?,
         observed_at: r.get(10)?,
         topic_score: r.get(11)?,
-        // The column holds what the store wrote with serde_json; anything else reads as none.
-        matched_terms: serde_json::from_str(&terms).unwrap_or_default(),
+        matched_terms: terms(&terms_json),
         changes: r.get(13)?,
         last_changed_at: r.get(14)?,
         words_added: r.get(15)?,

@@ -463,7 +463,9 @@ fn read_commands_answer_while_another_connection_writes() {
     let history = json(&env, &["history", &story_arg, "--json"]);
     let revisions = history["revisions"].as_array().expect("revisions");
     assert_eq!(revisions.len(), 2);
-    assert!(revisions[0]["alert_id"].is_null());
+    // The first revision raised the `new` alert, the second the `changed` one.
+    assert_eq!(revisions[0]["alert_kind"], "new");
+    assert_eq!(revisions[1]["alert_kind"], "changed");
     assert!(revisions[1]["alert_id"].is_string());
     assert_eq!(revisions[1]["compared_with"], 1);
     assert_eq!(revisions[1]["words_added"], added);
