@@ -535,6 +535,24 @@ fn read_commands_answer_while_another_connection_writes() {
     );
     failed(&env.run(&["history", "9999"]), 1, "no article 9999");
 
+    // alerts, report and export read beside the writer too.
+    let alerts = read(&env, &["alerts"]);
+    assert!(
+        alerts.contains("changed") && alerts.contains("new"),
+        "{alerts}"
+    );
+    let report = read(&env, &["report", &story_arg]);
+    assert!(report.contains("<del>2026.</del>"), "{report}");
+    let atom = read(&env, &["export", "atom"]);
+    let feed = feed_rs::parser::parse(atom.as_bytes()).expect("the export parses");
+    assert!(
+        feed.entries.iter().any(|e| e
+            .title
+            .as_ref()
+            .is_some_and(|t| t.content.contains(LONG_TITLE))),
+        "{atom}"
+    );
+
     // The writer was never in the way, and its row is still uncommitted.
     writer.execute_batch("ROLLBACK").expect("rollback");
 }
