@@ -289,8 +289,10 @@ pub fn main() -> ExitCode {
         Command::Run => with_runtime(|| run(config)),
         // Run above, before any config is looked for.
         Command::Demo => with_runtime(demo),
-        Command::Report { article } => report::report(&config, article),
-        Command::Export { format } => report::export(&config, format),
+        Command::Report { article } => {
+            read_command(&config, |r| report::report(r, ArticleId(article)))
+        }
+        Command::Export { format } => read_command(&config, |r| report::export(r, format)),
     }
 }
 

@@ -62,7 +62,7 @@ fn colour() -> bool {
 
 /// Writes a command's output. A reader that goes away early (`storywatch articles | head`)
 /// is not an error.
-fn emit(text: &str) -> Result<(), Error> {
+pub(super) fn emit(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(error)),
