@@ -118,6 +118,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_views",
         sql: include_str!("../../migrations/0003_views.sql"),
     },
+    Migration {
+        number: 4,
+        name: "0004_feed_body_hash",
+        sql: include_str!("../../migrations/0004_feed_body_hash.sql"),
+    },
 ];
 
 /// How long a statement waits for a lock held by another connection (an analyst's
