@@ -57,7 +57,12 @@ fn env_usize(name: &str, default: usize) -> Result<usize, BoxError> {
 }
 
 /// The passes of one run, in order.
-const PASSES: [Pass; 4] = [Pass::Cold, Pass::Changed, Pass::NotModified, Pass::Unchanged200];
+const PASSES: [Pass; 4] = [
+    Pass::Cold,
+    Pass::Changed,
+    Pass::NotModified,
+    Pass::Unchanged200,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Pass {
@@ -182,13 +187,19 @@ fn bench() -> Result<(), BoxError> {
 
     if rss_passes > 0 {
         println!();
-        println!("RSS after each of {rss_passes} passes (a fresh database; cold, then changed, 304 and 200 in turn):");
+        println!(
+            "RSS after each of {rss_passes} passes (a fresh database; cold, then changed, 304 and 200 in turn):"
+        );
         let dir = tempfile::tempdir()?;
         server.command("reset")?;
         let config = write_config(dir.path(), &server.urls(feeds))?;
         let ctx = Arc::new(Context::start(storywatch::config::load(&config)?)?);
         for n in 0..rss_passes {
-            let pass = if n == 0 { Pass::Cold } else { PASSES[1 + (n - 1) % 3] };
+            let pass = if n == 0 {
+                Pass::Cold
+            } else {
+                PASSES[1 + (n - 1) % 3]
+            };
             prepare(&mut server, pass)?;
             let figures = runtime.block_on(storywatch_pass(&ctx, dir.path(), feeds * items))?;
             println!(
@@ -263,7 +274,9 @@ fn write_config(dir: &Path, urls: &[String]) -> Result<PathBuf, BoxError> {
         dir.join("alerts.jsonl"),
     );
     for (i, url) in urls.iter().enumerate() {
-        text.push_str(&format!("[[feed]]\nname = \"Feed {i}\"\nurl = \"{url}\"\n\n"));
+        text.push_str(&format!(
+            "[[feed]]\nname = \"Feed {i}\"\nurl = \"{url}\"\n\n"
+        ));
     }
     let path = dir.join("storywatch.toml");
     std::fs::write(&path, text)?;
@@ -271,7 +284,11 @@ fn write_config(dir: &Path, urls: &[String]) -> Result<PathBuf, BoxError> {
 }
 
 /// One storywatch pass over every feed, measured.
-async fn storywatch_pass(ctx: &Arc<Context>, dir: &Path, items: usize) -> Result<Figures, BoxError> {
+async fn storywatch_pass(
+    ctx: &Arc<Context>,
+    dir: &Path,
+    items: usize,
+) -> Result<Figures, BoxError> {
     reset_peak_rss();
     let cpu = cpu_seconds()?;
     let start = Instant::now();
@@ -295,10 +312,8 @@ async fn storywatch_pass(ctx: &Arc<Context>, dir: &Path, items: usize) -> Result
 
 /// Bytes of normalized title and body held in `revisions`.
 fn text_bytes(db: &Path) -> Result<u64, BoxError> {
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let n: i64 = conn.query_row(
         "SELECT COALESCE(SUM(LENGTH(CAST(title AS BLOB)) + LENGTH(CAST(body AS BLOB))), 0) FROM revisions",
         [],
@@ -322,7 +337,10 @@ fn cpu_seconds() -> Result<f64, BoxError> {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| -> Result<f64, BoxError> {
-        Ok(fields.get(i).ok_or("short /proc/self/stat")?.parse::<f64>()?)
+        Ok(fields
+            .get(i)
+            .ok_or("short /proc/self/stat")?
+            .parse::<f64>()?)
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     Ok((ticks(11)? + ticks(12)?) / 100.0)
@@ -620,9 +638,7 @@ mod server {
                     .and_then(|feeds| feeds.get(i).cloned())
             });
             let Some(rendered) = rendered else {
-                writer.write_all(
-                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
-                )?;
+                writer.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?;
                 continue;
             };
             let honour = shared.validators.read().map(|v| *v).unwrap_or(true);
@@ -687,6 +703,16 @@ mod synth {
         "postpone",
         "strengthen",
     ];
+    /// Objects and places of off-topic stories name neither North Korea nor Russia.
+    const OBJECTS_OFF: &[&str] = &[
+        "a trade agreement",
+        "new tariffs on steel",
+        "a climate package",
+        "a vaccine programme",
+        "the budget",
+        "a fisheries deal",
+    ];
+    const PLACES_OFF: &[&str] = &["Geneva", "Nairobi", "Lima", "Oslo", "Manila"];
     const OBJECTS: &[&str] = &[
         "economic ties",
         "a rail link across the Tumen river",
@@ -720,19 +746,110 @@ mod synth {
         "Fatima Rahman",
     ];
     const WORDS: &[&str] = &[
-        "officials", "said", "the", "agreement", "would", "allow", "trade", "to", "resume",
-        "after", "years", "of", "sanctions", "analysts", "warned", "that", "shipments", "of",
-        "coal", "and", "oil", "had", "increased", "sharply", "since", "last", "summer",
-        "according", "to", "satellite", "imagery", "reviewed", "by", "researchers", "in",
-        "ministry", "statement", "described", "talks", "as", "constructive", "but", "gave",
-        "no", "details", "on", "timing", "delegation", "arrived", "on", "Tuesday", "for",
-        "three", "days", "meetings", "with", "regional", "governors", "business", "leaders",
-        "border", "crossing", "reopened", "freight", "volumes", "rose", "percent", "compared",
-        "with", "previous", "year", "experts", "expect", "further", "steps", "before",
-        "elections", "budget", "infrastructure", "investment", "workers", "factories",
-        "exports", "imports", "currency", "payments", "bank", "loans", "ceremony", "officials",
-        "declined", "comment", "spokesperson", "confirmed", "visit", "government", "security",
-        "council", "resolution", "observers", "noted", "pressure", "growing", "amid",
+        "officials",
+        "said",
+        "the",
+        "agreement",
+        "would",
+        "allow",
+        "trade",
+        "to",
+        "resume",
+        "after",
+        "years",
+        "of",
+        "sanctions",
+        "analysts",
+        "warned",
+        "that",
+        "shipments",
+        "of",
+        "coal",
+        "and",
+        "oil",
+        "had",
+        "increased",
+        "sharply",
+        "since",
+        "last",
+        "summer",
+        "according",
+        "to",
+        "satellite",
+        "imagery",
+        "reviewed",
+        "by",
+        "researchers",
+        "in",
+        "ministry",
+        "statement",
+        "described",
+        "talks",
+        "as",
+        "constructive",
+        "but",
+        "gave",
+        "no",
+        "details",
+        "on",
+        "timing",
+        "delegation",
+        "arrived",
+        "on",
+        "Tuesday",
+        "for",
+        "three",
+        "days",
+        "meetings",
+        "with",
+        "regional",
+        "governors",
+        "business",
+        "leaders",
+        "border",
+        "crossing",
+        "reopened",
+        "freight",
+        "volumes",
+        "rose",
+        "percent",
+        "compared",
+        "with",
+        "previous",
+        "year",
+        "experts",
+        "expect",
+        "further",
+        "steps",
+        "before",
+        "elections",
+        "budget",
+        "infrastructure",
+        "investment",
+        "workers",
+        "factories",
+        "exports",
+        "imports",
+        "currency",
+        "payments",
+        "bank",
+        "loans",
+        "ceremony",
+        "officials",
+        "declined",
+        "comment",
+        "spokesperson",
+        "confirmed",
+        "visit",
+        "government",
+        "security",
+        "council",
+        "resolution",
+        "observers",
+        "noted",
+        "pressure",
+        "growing",
+        "amid",
     ];
 
     /// One feed's items: `(sequence, revision)`, newest first, and a version that changes
@@ -805,8 +922,8 @@ mod synth {
 
     /// An RFC 2822 date that moves with `n`.
     pub fn http_date(n: u64) -> String {
-        let t = chrono::DateTime::from_timestamp(1_764_300_000 + 600 * n as i64, 0)
-            .unwrap_or_default();
+        let t =
+            chrono::DateTime::from_timestamp(1_764_300_000 + 600 * n as i64, 0).unwrap_or_default();
         t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
     }
 
@@ -819,7 +936,7 @@ mod synth {
         let mut words: Vec<String> = Vec::with_capacity(n);
         for i in 0..n {
             let w = match rng.u8(..20) {
-                0 => pick(rng, PLACES).to_owned(),
+                0 => pick(rng, PLACES_OFF).to_owned(),
                 1 => format!("{}", rng.u32(2..900)),
                 _ => pick(rng, WORDS).to_owned(),
             };
@@ -842,11 +959,16 @@ mod synth {
         let mut rng = Rng::with_seed(id);
         let on_topic = rng.u8(..3) == 0;
         let subject = pick(&mut rng, if on_topic { SUBJECTS_ON } else { SUBJECTS_OFF });
+        let (objects, places) = if on_topic {
+            (OBJECTS, PLACES)
+        } else {
+            (OBJECTS_OFF, PLACES_OFF)
+        };
         let title = format!(
             "{subject} {} {} in {}",
             pick(&mut rng, VERBS),
-            pick(&mut rng, OBJECTS),
-            pick(&mut rng, PLACES)
+            pick(&mut rng, objects),
+            pick(&mut rng, places)
         );
         let words = rng.usize(300..900);
         let mut paragraphs: Vec<Vec<String>> = Vec::new();
@@ -854,8 +976,8 @@ mod synth {
         let lede = format!(
             "{subject} agreed to {} {} during talks in {}, {} reported.",
             pick(&mut rng, VERBS),
-            pick(&mut rng, OBJECTS),
-            pick(&mut rng, PLACES),
+            pick(&mut rng, objects),
+            pick(&mut rng, places),
             pick(&mut rng, NAMES)
         );
         count += lede.split(' ').count();
@@ -871,7 +993,9 @@ mod synth {
         // Each revision rewrites one sentence somewhere in the body, as a copy editor does.
         for r in 1..=revision {
             let mut edit = Rng::with_seed(id ^ (u64::from(r) << 48));
-            let p = edit.usize(1..paragraphs.len().max(2)).min(paragraphs.len() - 1);
+            let p = edit
+                .usize(1..paragraphs.len().max(2))
+                .min(paragraphs.len() - 1);
             let s = edit.usize(..paragraphs[p].len());
             let mut replacement = Vec::new();
             sentence(&mut edit, &mut replacement);

@@ -554,7 +554,11 @@ mod tests {
         let cases = [
             ("ascii", "Title", "Plain text."),
             ("backtick", "`quoted`", "a ` b"),
-            ("curly_and_korean", "“북한” – Россия’s", "«Moscow» ‘Pyongyang’ 러시아"),
+            (
+                "curly_and_korean",
+                "“북한” – Россия’s",
+                "«Moscow» ‘Pyongyang’ 러시아",
+            ),
             ("quote_at_the_end", "t", "ends with ”"),
             ("empty", "", ""),
         ];

@@ -212,15 +212,15 @@ fn record_candidate(
              VALUES (?1, ?2, ?3, ?4, 'feed', ?5, ?5, ?6, COALESCE(?7, '[]'), ?8)",
         )?
         .execute(params![
-                item.url,
-                item.guid,
-                feed.0,
-                item.title,
-                format_time(now),
-                item.published_at.map(format_time),
-                matched,
-                candidate.score
-            ])?;
+            item.url,
+            item.guid,
+            feed.0,
+            item.title,
+            format_time(now),
+            item.published_at.map(format_time),
+            matched,
+            candidate.score
+        ])?;
         let id = ArticleId(tx.last_insert_rowid());
         add_keys(tx, id, item.keys.iter())?;
         let revision = insert_revision(tx, id, 1, item, Some(feed), mark, now)?;
@@ -245,14 +245,14 @@ fn record_candidate(
          WHERE id = ?1",
     )?
     .execute(params![
-            article.0,
-            format_time(now),
-            item.url,
-            item.guid,
-            feed.0,
-            item.published_at.map(format_time),
-            matched
-        ])?;
+        article.0,
+        format_time(now),
+        item.url,
+        item.guid,
+        feed.0,
+        item.published_at.map(format_time),
+        matched
+    ])?;
     let text = record_text(
         tx,
         article,
