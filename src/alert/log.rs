@@ -32,11 +32,14 @@ impl LogSink {
     /// Appends every pending alert to the log; returns how many were written.
     pub fn deliver_pending(&self, store: &mut Store) -> Result<usize, Error> {
         let mut written = 0;
+        let mut after = None;
         loop {
-            let alerts = store.pending_alerts(LOG_SINK, Utc::now(), BATCH)?;
-            if alerts.is_empty() {
+            let page = store.pending_alerts(LOG_SINK, Utc::now(), after, BATCH)?;
+            let Some(&(last, _)) = page.last() else {
                 return Ok(written);
-            }
+            };
+            after = Some(last);
+            let alerts: Vec<_> = page.into_iter().map(|(_, alert)| alert).collect();
             let mut lines = String::new();
             for alert in &alerts {
                 lines.push_str(&alert_json(alert).to_string());

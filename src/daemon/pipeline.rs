@@ -18,6 +18,7 @@ use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, with_stor
 /// What one poll of one feed came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// `304 Not Modified`, or a 200 with the very body stored last time.
     NotModified,
     Updated {
         items: u64,
@@ -62,7 +63,7 @@ pub async fn poll_feed(
             let next =
                 scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
             with_store(&ctx.store, move |s| {
-                s.record_not_modified(feed.id, &record, next)
+                s.record_not_modified(feed.id, &record, None, next)
             })
             .await?;
             return Ok(Outcome::NotModified);
@@ -82,12 +83,20 @@ pub async fn poll_feed(
     record.http_status = Some(status);
     record.bytes = Some(body.len() as u64);
 
-    // Parsing, normalizing and matching are CPU work: keep them off the async workers.
+    // Hashing, parsing, normalizing and matching are CPU work: keep them off the async
+    // workers.
     let url = config.url.clone();
     let topic = Arc::clone(&ctx.topic);
     let filter = config.filter;
-    let parsed = tokio::task::spawn_blocking(move || {
-        crate::feed::parse_feed(&body, &url).map(|items| {
+    let stored_digest = feed.body_hash.clone();
+    let (digest, parsed) = tokio::task::spawn_blocking(move || {
+        // Many servers ignore validators and send the same bytes again: those bytes would
+        // parse to the very items stored last time, so they are not parsed.
+        let digest = crate::feed::body_digest(&body);
+        if stored_digest.as_deref() == Some(digest.as_str()) {
+            return (digest, None);
+        }
+        let parsed = crate::feed::parse_feed(&body, &url).map(|items| {
             items
                 .into_iter()
                 .map(|item| {
@@ -100,12 +109,24 @@ pub async fn poll_feed(
                     }
                 })
                 .collect::<Vec<_>>()
-        })
+        });
+        (digest, Some(parsed))
     })
     .await?;
     let candidates = match parsed {
-        Ok(candidates) => candidates,
-        Err(error) => {
+        None => {
+            record.duration_ms = elapsed_ms(clock);
+            let next =
+                scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
+            let validators = Some((validators.etag, validators.last_modified));
+            with_store(&ctx.store, move |s| {
+                s.record_not_modified(feed.id, &record, validators, next)
+            })
+            .await?;
+            return Ok(Outcome::NotModified);
+        }
+        Some(Ok(candidates)) => candidates,
+        Some(Err(error)) => {
             let message = format!("{}: {error}", config.url);
             return record_failure(&ctx, feed, record, clock, interval, message, None).await;
         }
@@ -123,6 +144,7 @@ pub async fn poll_feed(
                 feed: feed.id,
                 etag: validators.etag,
                 last_modified: validators.last_modified,
+                body_hash: Some(digest),
                 fetch: record,
                 next_poll_at: next,
                 candidates,

@@ -35,6 +35,9 @@ pub struct FeedWrite<'a> {
     pub feed: FeedId,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The digest of the body these candidates were parsed from, kept so the same body is
+    /// not parsed again.
+    pub body_hash: Option<String>,
     pub fetch: FetchRecord,
     pub next_poll_at: DateTime<Utc>,
     pub candidates: Vec<Candidate>,
@@ -90,10 +93,15 @@ impl Store {
                 None => {}
             }
         }
-        tx.execute(
-            "UPDATE feeds SET etag = ?2, last_modified = ?3 WHERE id = ?1",
-            params![write.feed.0, write.etag, write.last_modified],
-        )?;
+        tx.prepare_cached(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4 WHERE id = ?1",
+        )?
+        .execute(params![
+            write.feed.0,
+            write.etag,
+            write.last_modified,
+            write.body_hash
+        ])?;
         mark_success(&tx, write.feed, write.fetch.started_at, write.next_poll_at)?;
         let fetch = FetchRecord {
             new_articles: Some(counts.new_articles),
@@ -198,21 +206,21 @@ fn record_candidate(
         if !candidate.relevant {
             return Ok(None);
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO articles (url, guid, feed_id, title, origin, first_seen_at, last_seen_at,
                  published_at, matched_terms, topic_score)
              VALUES (?1, ?2, ?3, ?4, 'feed', ?5, ?5, ?6, COALESCE(?7, '[]'), ?8)",
-            params![
-                item.url,
-                item.guid,
-                feed.0,
-                item.title,
-                format_time(now),
-                item.published_at.map(format_time),
-                matched,
-                candidate.score
-            ],
-        )?;
+        )?
+        .execute(params![
+            item.url,
+            item.guid,
+            feed.0,
+            item.title,
+            format_time(now),
+            item.published_at.map(format_time),
+            matched,
+            candidate.score
+        ])?;
         let id = ArticleId(tx.last_insert_rowid());
         add_keys(tx, id, item.keys.iter())?;
         let revision = insert_revision(tx, id, 1, item, Some(feed), mark, now)?;
@@ -230,21 +238,21 @@ fn record_candidate(
     };
 
     add_keys(tx, article, item.keys.iter())?;
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE articles SET last_seen_at = ?2, url = COALESCE(url, ?3), guid = COALESCE(guid, ?4),
              feed_id = COALESCE(feed_id, ?5), published_at = COALESCE(published_at, ?6),
              matched_terms = COALESCE(?7, matched_terms)
          WHERE id = ?1",
-        params![
-            article.0,
-            format_time(now),
-            item.url,
-            item.guid,
-            feed.0,
-            item.published_at.map(format_time),
-            matched
-        ],
-    )?;
+    )?
+    .execute(params![
+        article.0,
+        format_time(now),
+        item.url,
+        item.guid,
+        feed.0,
+        item.published_at.map(format_time),
+        matched
+    ])?;
     let text = record_text(
         tx,
         article,
@@ -256,10 +264,8 @@ fn record_candidate(
     )?;
     if !matches!(text, TextOutcome::Unchanged) {
         // The article's score is its latest text's.
-        tx.execute(
-            "UPDATE articles SET topic_score = ?2 WHERE id = ?1",
-            params![article.0, candidate.score],
-        )?;
+        tx.prepare_cached("UPDATE articles SET topic_score = ?2 WHERE id = ?1")?
+            .execute(params![article.0, candidate.score])?;
     }
     match text {
         TextOutcome::Edited {
@@ -324,27 +330,26 @@ fn record_text(
     now: DateTime<Utc>,
 ) -> Result<TextOutcome, Error> {
     let kind = item.body_kind.as_str();
-    let latest: Option<(i64, i64, String, String, String)> = tx
+    // The hash decides; the old text is read only when there is a diff to make.
+    let latest: Option<(i64, i64, bool)> = tx
         .prepare_cached(
-            "SELECT id, number, title, body, content_hash FROM revisions
+            "SELECT id, number, content_hash = ?3 FROM revisions
              WHERE article_id = ?1 AND body_kind = ?2 ORDER BY number DESC LIMIT 1",
         )?
-        .query_row(params![article.0, kind], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        .query_row(params![article.0, kind, item.content_hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    if latest.as_ref().is_some_and(|l| l.4 == item.content_hash) {
+    if latest.is_some_and(|l| l.2) {
         return Ok(TextOutcome::Unchanged);
     }
     let number: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE article_id = ?1")?
         .query_row([article.0], |r| r.get(0))?;
     let revision = insert_revision(tx, article, number, item, feed, mark, now)?;
-    tx.execute(
-        "UPDATE articles SET title = ?2 WHERE id = ?1",
-        params![article.0, item.title],
-    )?;
-    let Some((previous, previous_number, old_title, old_body, _)) = latest else {
+    tx.prepare_cached("UPDATE articles SET title = ?2 WHERE id = ?1")?
+        .execute(params![article.0, item.title])?;
+    let Some((previous, previous_number, _)) = latest else {
         // The first text of this kind is a baseline, not an edit.
         return Ok(TextOutcome::Quiet);
     };
@@ -361,6 +366,9 @@ fn record_text(
     if seen_before.is_some() {
         return Ok(TextOutcome::Quiet);
     }
+    let (old_title, old_body): (String, String) = tx
+        .prepare_cached("SELECT title, body FROM revisions WHERE id = ?1")?
+        .query_row([previous], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let diff = diff::compare_revisions(
         (&old_title, &old_body),
         (&item.title, &item.body),

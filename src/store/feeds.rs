@@ -17,6 +17,8 @@ pub struct FeedState {
     /// `None` for a feed never polled: it is due at once.
     pub next_poll_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
+    /// The digest of the last body parsed and stored ([`crate::feed::body_digest`]).
+    pub body_hash: Option<String>,
 }
 
 /// One row of `fetches`: what one poll of one feed did.
@@ -32,7 +34,8 @@ pub struct FetchRecord {
     pub error: Option<String>,
 }
 
-const FEED_COLUMNS: &str = "id, name, url, etag, last_modified, next_poll_at, consecutive_failures";
+const FEED_COLUMNS: &str =
+    "id, name, url, etag, last_modified, next_poll_at, consecutive_failures, body_hash";
 
 fn feed_from_row(row: &Row<'_>) -> rusqlite::Result<FeedState> {
     Ok(FeedState {
@@ -45,6 +48,7 @@ fn feed_from_row(row: &Row<'_>) -> rusqlite::Result<FeedState> {
             .get::<_, Option<String>>(5)?
             .and_then(|s| parse_time(&s)),
         consecutive_failures: row.get(6)?,
+        body_hash: row.get(7)?,
     })
 }
 
@@ -107,11 +111,11 @@ impl Store {
         Ok(())
     }
 
-    /// Drops a feed's HTTP validators, so its next fetch is a full one and every item in it is
-    /// judged again (after the topic or the feed's filter changed).
+    /// Drops a feed's HTTP validators and body digest, so its next fetch is a full one and
+    /// every item in it is judged again (after the topic or the feed's filter changed).
     pub fn forget_validators(&self, feed: FeedId) -> Result<(), Error> {
         self.conn.execute(
-            "UPDATE feeds SET etag = NULL, last_modified = NULL WHERE id = ?1",
+            "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL WHERE id = ?1",
             [feed.0],
         )?;
         Ok(())
@@ -142,14 +146,20 @@ impl Store {
         Ok(())
     }
 
-    /// Records a poll answered `304 Not Modified`: a success that changes nothing else.
+    /// Records a poll answered `304 Not Modified`, or with the very body stored last time
+    /// (then with the validators it came with, `Some`): a success that changes nothing else.
     pub fn record_not_modified(
         &mut self,
         feed: FeedId,
         fetch: &FetchRecord,
+        validators: Option<(Option<String>, Option<String>)>,
         next_poll_at: DateTime<Utc>,
     ) -> Result<(), Error> {
         let tx = self.conn.transaction()?;
+        if let Some((etag, last_modified)) = validators {
+            tx.prepare_cached("UPDATE feeds SET etag = ?2, last_modified = ?3 WHERE id = ?1")?
+                .execute(params![feed.0, etag, last_modified])?;
+        }
         mark_success(&tx, feed, fetch.started_at, next_poll_at)?;
         insert_fetch(&tx, feed, fetch)?;
         tx.commit()?;
@@ -164,12 +174,12 @@ pub(super) fn mark_success(
     next_poll_at: DateTime<Utc>,
 ) -> Result<(), Error> {
     let at = format_time(at);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE feeds SET last_polled_at = ?2, last_success_at = ?2, next_poll_at = ?3,
              consecutive_failures = 0, last_error = NULL
          WHERE id = ?1",
-        params![feed.0, at, format_time(next_poll_at)],
-    )?;
+    )?
+    .execute(params![feed.0, at, format_time(next_poll_at)])?;
     Ok(())
 }
 

@@ -95,24 +95,55 @@ pub struct PendingDiff {
 }
 
 impl Store {
-    /// Up to `limit` alerts whose delivery to `sink` is pending and due at `now`, oldest first.
+    /// Alerts pending for `sink` and due at `now`, oldest first, at most `limit`, each with
+    /// its `seq`: those after `after` (a `seq` this returned), or from the oldest pending one.
+    ///
+    /// Paging by `seq` walks the alerts in their order once, probing each one's delivery row,
+    /// so delivering a backlog of n alerts costs n steps, not n² / limit (sorting every
+    /// pending alert again for each page).
     pub fn pending_alerts(
         &self,
         sink: &str,
         now: DateTime<Utc>,
+        after: Option<i64>,
         limit: usize,
-    ) -> Result<Vec<PendingAlert>, Error> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{ALERT_SELECT}
-             WHERE d.sink = ?1 AND d.status = 'pending'
+    ) -> Result<Vec<(i64, PendingAlert)>, Error> {
+        let after = match after {
+            Some(seq) => seq,
+            None => {
+                let first: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT MIN(a.seq) FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                         WHERE d.sink = ?1 AND d.status = 'pending'",
+                    )?
+                    .query_row([sink], |r| r.get(0))?;
+                match first {
+                    Some(seq) => seq - 1,
+                    None => return Ok(Vec::new()),
+                }
+            }
+        };
+        // CROSS JOIN keeps alerts the outer loop, walked by seq (its rowid) from `after`.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
+                 ar.published_at, ar.matched_terms, r.number, p.number,
+                 a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts,
+                 d.next_attempt_at, a.seq
+             FROM alerts a
+             CROSS JOIN deliveries d ON d.alert_id = a.id AND d.sink = ?1
+             JOIN revisions r ON r.id = a.revision_id
+             JOIN articles ar ON ar.id = a.article_id
+             LEFT JOIN revisions p ON p.id = a.previous_revision_id
+             LEFT JOIN feeds f ON f.id = COALESCE(r.feed_id, ar.feed_id)
+             WHERE a.seq > ?4 AND d.status = 'pending'
                AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?2)
              ORDER BY a.seq
-             LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(
-            params![sink, format_time(now), limit as i64],
-            alert_from_row,
+             LIMIT ?3",
         )?;
+        let rows = stmt.query_map(params![sink, format_time(now), limit as i64, after], |r| {
+            Ok((r.get(17)?, alert_from_row(r)?))
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

@@ -407,3 +407,46 @@ fn an_alert_that_could_not_be_written_is_written_by_the_next_run() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["kind"], "new");
 }
+
+#[test]
+fn the_same_body_again_without_validators_is_not_parsed_again() {
+    let env = Env::start();
+    // A server that sends no ETag or Last-Modified and answers every GET with the full body.
+    env.server.set(
+        "/nk.xml",
+        Reply::Status {
+            status: 200,
+            body: fixture("nknews.xml").into(),
+        },
+    );
+    env.write_config(&[feed("NK News", "/nk.xml")], "");
+    env.poll();
+    env.poll();
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE http_status = 200"),
+        2
+    );
+    // The second answer was recognized by its digest: recorded, but no items were parsed.
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE http_status = 200 AND items IS NULL"),
+        1
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM revisions"), 2); // the seed's and the story's
+    assert_eq!(env.count("SELECT COUNT(*) FROM alerts"), 1);
+
+    // A changed body is parsed again.
+    let mut edited = fixture("nknews.xml").into_bytes();
+    edited.extend_from_slice(b"\n");
+    env.server.set(
+        "/nk.xml",
+        Reply::Status {
+            status: 200,
+            body: edited,
+        },
+    );
+    env.poll();
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE http_status = 200 AND items IS NOT NULL"),
+        2
+    );
+}
