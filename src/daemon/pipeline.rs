@@ -55,7 +55,7 @@ pub async fn poll_feed(
         ..FetchRecord::default()
     };
 
-    let (status, body, validators) = match fetched {
+    let (status, body, charset, validators) = match fetched {
         Ok(Fetched::NotModified) => {
             record.http_status = Some(304);
             record.duration_ms = elapsed_ms(clock);
@@ -70,8 +70,9 @@ pub async fn poll_feed(
         Ok(Fetched::Body {
             status,
             body,
+            charset,
             validators,
-        }) => (status, body, validators),
+        }) => (status, body, charset, validators),
         Err(error) => {
             record.http_status = error.status();
             let message = error.to_string();
@@ -87,7 +88,7 @@ pub async fn poll_feed(
     let topic = Arc::clone(&ctx.topic);
     let filter = config.filter;
     let parsed = tokio::task::spawn_blocking(move || {
-        crate::feed::parse_feed(&body, &url).map(|items| {
+        crate::feed::parse_feed(&body, charset.as_deref(), &url, Utc::now()).map(|items| {
             items
                 .into_iter()
                 .map(|item| {
