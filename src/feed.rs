@@ -13,7 +13,8 @@
 //!   parse harmlessly; quick-xml refuses nesting deeper than 65,535 elements;
 //! - identity in layers: the canonical link, else the feed's guid, else (an entry with
 //!   neither) a key from its title and date, because feed-rs would otherwise invent a random
-//!   id and the entry would be "new" on every poll;
+//!   id and the entry would be "new" on every poll; an entry with a guid but no link has the
+//!   title-and-date key as well, so a reissued guid finds its story again;
 //! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
 //!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible
 //!   characters dropped and whitespace collapsed;
@@ -356,8 +357,15 @@ fn normalize_entry(
     if let Some(guid) = &guid {
         keys.push(ArticleKey(format!("guid:{host}/{guid}")));
     }
-    if keys.is_empty() {
-        keys.push(anonymous_key(host, &title_keys, published_at)?);
+    // Without a link, the title and day are a key too: a guid alone is all that tells such a
+    // story apart, and publishers reissue guids (a CMS migration), which must not make every
+    // story new again.
+    if url.is_none() {
+        match anonymous_key(host, &title_keys, published_at) {
+            Some(key) => keys.push(key),
+            None if keys.is_empty() => return None,
+            None => {}
+        }
     }
     Some(Item {
         keys,
@@ -953,6 +961,10 @@ mod tests {
         assert_eq!(keys[1], "url:https://example.org/b");
         assert!(keys[2].starts_with("anon:example.org/"), "{keys:?}");
         assert_eq!(keys[3], "guid:example.org/2");
+        assert!(
+            items[3].keys[1].0.starts_with("anon:"),
+            "a guid without a link has a fallback"
+        );
         assert!(
             items
                 .iter()

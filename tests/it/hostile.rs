@@ -661,3 +661,40 @@ fn dates_far_ahead_or_unparseable_are_stored_as_unknown() {
         Some("2026-11-28T04:00:00Z")
     );
 }
+
+#[test]
+fn reissued_guids_of_items_without_links_raise_no_new_alerts() {
+    let env = Env::start();
+    let feed_with = |guid_prefix: &str| {
+        let mut rss = String::from("<rss version=\"2.0\"><channel><title>Guid only</title>\n");
+        for i in 0..200 {
+            rss.push_str(&format!(
+                "<item><title>{RELEVANT}, bulletin {i}</title>\
+                 <guid isPermaLink=\"false\">{guid_prefix}{i}</guid>\
+                 <description>Moscow and Pyongyang, bulletin {i}.</description>\
+                 <pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item>\n"
+            ));
+        }
+        rss.push_str("</channel></rss>");
+        rss
+    };
+    env.server.feed("/guids.xml", feed_with("bulletin-"));
+    run_case(
+        &env,
+        "Reissued guids, no links",
+        "/guids.xml",
+        "none",
+        POLL,
+        Expect::Items(200),
+    );
+    let new_alerts = "SELECT COUNT(*) FROM alerts WHERE kind = 'new'";
+    assert_eq!(env.count(new_alerts), 201);
+    env.server
+        .feed("/guids.xml", feed_with("tag:guids.example.org,2026:"));
+    env.poll();
+    assert_eq!(env.count(new_alerts), 201, "matched by title and day");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM articles WHERE origin = 'feed'"),
+        201
+    );
+}
