@@ -49,8 +49,9 @@ fn feed_url() -> Url {
 fn parse(c: &mut Criterion) {
     let body = feed_body();
     let url = feed_url();
+    let now = chrono::Utc::now();
     c.bench_function("parse and normalize one feed (20 items)", |b| {
-        b.iter(|| feed::parse_feed(black_box(&body), &url))
+        b.iter(|| feed::parse_feed(black_box(&body), None, &url, now))
     });
 }
 
@@ -147,7 +148,8 @@ fn store(c: &mut Criterion) {
         .sync_feeds(&[("Bench".into(), feed_url().to_string())])
         .expect("feed");
     let feed = feeds[0].id;
-    let items = feed::parse_feed(&feed_body(), &feed_url()).expect("feed parses");
+    let items =
+        feed::parse_feed(&feed_body(), None, &feed_url(), chrono::Utc::now()).expect("feed parses");
 
     let mut round = 0;
     c.bench_function("store one feed's items (20 new)", |b| {

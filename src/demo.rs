@@ -303,8 +303,8 @@ fn count_stories(feed: &SampleFeed, url: &str) -> Result<usize, Error> {
         reason,
     };
     let url = Url::parse(url).map_err(|e| sample(e.to_string()))?;
-    let items =
-        crate::feed::parse_feed(feed.body.as_bytes(), &url).map_err(|e| sample(e.to_string()))?;
+    let items = crate::feed::parse_feed(feed.body.as_bytes(), None, &url, chrono::Utc::now())
+        .map_err(|e| sample(e.to_string()))?;
     Ok(items.len())
 }
 

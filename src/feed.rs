@@ -1,22 +1,40 @@
 //! The parse and normalize stage.
 //!
 //! Takes the raw bytes of a fetched feed (RSS 0.9x/1.0/2.0, Atom or JSON Feed, parsed by
-//! feed-rs) and the feed's URL; gives one [`Item`] per entry with a stable identity and
-//! comparable text:
+//! feed-rs), the charset the server declared and the feed's URL; gives one [`Item`] per entry
+//! with a stable identity and comparable text:
+//! - bytes to UTF-8 first: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else
+//!   the XML declaration's `encoding`, else the `Content-Type` charset, else a `<meta charset>`,
+//!   else UTF-8 with U+FFFD for the bytes that are not (so one broken item does not sink the
+//!   others). Russian and Korean publishers still serve windows-1251, KOI8-R and EUC-KR;
+//!   encoding_rs implements the WHATWG Encoding Standard's decoders for them;
+//! - DTDs are never read and entities beyond XML's five and character references are never
+//!   expanded (quick-xml leaves them as text), so billion-laughs and external-entity documents
+//!   parse harmlessly; quick-xml refuses nesting deeper than 65,535 elements;
 //! - identity in layers: the canonical link, else the feed's guid, else (an entry with
 //!   neither) a key from its title and date, because feed-rs would otherwise invent a random
-//!   id and the entry would be "new" on every poll;
+//!   id and the entry would be "new" on every poll; an entry with a guid but no link has the
+//!   title-and-date key as well, so a reissued guid finds its story again;
 //! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
 //!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible
 //!   characters dropped and whitespace collapsed;
 //! - a content hash over a form that also folds quote styles, so an edit of whitespace,
-//!   quotes, soft hyphens or invisible characters is not an edit.
+//!   quotes, soft hyphens or invisible characters is not an edit;
+//! - bounds: a title is cut at 2 KiB and a body at 1 MiB of text (the raw HTML at four times
+//!   that before conversion). No news story is longer, and every later stage (topic scan,
+//!   hash, diff, store) then works on bounded text whatever a feed sends;
+//! - distrust of what publishers get wrong: a date more than a day ahead of `now` is unknown
+//!   (never trusted for ordering), a guid that several entries of one document share
+//!   identifies none of them, and a story listed twice is kept once.
 //!
 //! It does not judge relevance (topic) or compare with earlier revisions (store, diff).
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use encoding_rs::Encoding;
 use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use url::Url;
@@ -108,27 +126,201 @@ pub fn body_digest(body: &[u8]) -> String {
     sha256_hex(body)
 }
 
-/// Parses a feed body and normalizes every entry. An entry with no link, no guid and no
+/// How far ahead of `now` a publication date may be before it is taken for a mistake (time
+/// zones and clocks that run a little fast stay within it).
+const FUTURE_TOLERANCE: TimeDelta = TimeDelta::days(1);
+
+/// The most text kept of an entry's title and body, in bytes (cut at a character boundary).
+const MAX_TITLE_LEN: usize = 2 * 1024;
+const MAX_BODY_LEN: usize = 1024 * 1024;
+/// Markup is most of an HTML body: raw HTML is cut at four times the text kept from it.
+const RAW_PER_TEXT: usize = 4;
+
+/// How much of the start of a body is searched for an XML declaration or `<meta charset>`.
+const SNIFF_LEN: usize = 1024;
+
+/// Parses a feed body and normalizes every entry. `charset` is the `Content-Type` header's,
+/// if any; `now` bounds the publication dates believed. An entry with no link, no guid and no
 /// title cannot be identified and is skipped.
-pub fn parse_feed(body: &[u8], feed_url: &Url) -> Result<Vec<Item>, Error> {
+pub fn parse_feed(
+    body: &[u8],
+    charset: Option<&str>,
+    feed_url: &Url,
+    now: DateTime<Utc>,
+) -> Result<Vec<Item>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::NotAFeed {
+            reason: "the body is empty".into(),
+        });
+    }
+    let body = to_utf8(body, charset);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         // feed-rs invents an id for an entry without one (a hash of link and title, which
         // changes with the title, or a random UUID); an empty id tells us there was none.
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser.parse(body).map_err(|e| Error::NotAFeed {
+    let feed = parser.parse(body.as_ref()).map_err(|e| Error::NotAFeed {
         reason: e.to_string(),
     })?;
     let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
-    Ok(feed
+    let latest = now + FUTURE_TOLERANCE;
+    let items = feed
         .entries
         .into_iter()
-        .filter_map(|entry| normalize_entry(entry, feed_url, &host))
-        .collect())
+        .filter_map(|entry| normalize_entry(entry, feed_url, &host, latest))
+        .collect();
+    Ok(distinct_stories(items, &host))
 }
 
-fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> Option<Item> {
+/// The body as UTF-8 (see the module doc for the order of evidence). A declaration that named
+/// another encoding is rewritten to say UTF-8, so the XML parser does not decode twice.
+fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, [u8]> {
+    let valid_utf8 = std::str::from_utf8(body).is_ok();
+    let encoding = Encoding::for_bom(body)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| valid_utf8.then_some(encoding_rs::UTF_8))
+        .or_else(|| xml_declared_encoding(body).and_then(Encoding::for_label))
+        .or_else(|| charset.and_then(|c| Encoding::for_label(c.trim().as_bytes())))
+        .or_else(|| meta_charset(body).and_then(Encoding::for_label))
+        .unwrap_or(encoding_rs::UTF_8);
+    let declared = xml_declared_encoding(body).and_then(Encoding::for_label);
+    if encoding == encoding_rs::UTF_8
+        && valid_utf8
+        && declared.is_none_or(|d| d == encoding_rs::UTF_8)
+    {
+        return Cow::Borrowed(body);
+    }
+    // `decode` replaces malformed sequences with U+FFFD and drops a byte-order mark.
+    let (text, _, _) = encoding.decode(body);
+    Cow::Owned(declare_utf8(&text).into_bytes())
+}
+
+/// The `encoding` of an XML declaration at the start of `body`, as bytes.
+fn xml_declared_encoding(body: &[u8]) -> Option<&[u8]> {
+    let head = &body[..body.len().min(SNIFF_LEN)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let decl = head[start..].strip_prefix(b"<?xml")?;
+    let decl = &decl[..find(decl, b"?>")?];
+    attribute_value(decl, b"encoding")
+}
+
+/// The charset of a `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">` near
+/// the start of `body` (an HTML page served where a feed should be).
+fn meta_charset(body: &[u8]) -> Option<&[u8]> {
+    let head = &body[..body.len().min(SNIFF_LEN)];
+    let lower = head.to_ascii_lowercase();
+    let meta = find(&lower, b"<meta")?;
+    let at = meta + find(&lower[meta..], b"charset=")? + b"charset=".len();
+    let value = &head[at..];
+    let value = value.strip_prefix(b"\"").unwrap_or(value);
+    let value = value.strip_prefix(b"'").unwrap_or(value);
+    let end = value
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || b"-_:.".contains(b)))
+        .unwrap_or(value.len());
+    Some(&value[..end]).filter(|v| !v.is_empty())
+}
+
+/// The value of `name="…"` or `name='…'` in the text of a declaration.
+fn attribute_value<'a>(decl: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    attribute_range(decl, name).map(|range| &decl[range])
+}
+
+/// Where the value of `name="…"` or `name='…'` lies in `decl`, quotes excluded.
+fn attribute_range(decl: &[u8], name: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut at = find(decl, name)? + name.len();
+    let skip_space = |mut i: usize| {
+        while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    at = skip_space(at);
+    if decl.get(at) != Some(&b'=') {
+        return None;
+    }
+    at = skip_space(at + 1);
+    let quote = *decl.get(at).filter(|q| **q == b'"' || **q == b'\'')?;
+    let start = at + 1;
+    let len = decl[start..].iter().position(|b| *b == quote)?;
+    Some(start..start + len)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `text` with its XML declaration's encoding, if any, replaced by UTF-8.
+fn declare_utf8(text: &str) -> String {
+    let start = text.len() - text.trim_start().len();
+    let Some(decl_len) = text[start..]
+        .strip_prefix("<?xml")
+        .and_then(|d| d.find("?>"))
+        .map(|end| end + "<?xml".len())
+    else {
+        return text.to_owned();
+    };
+    let decl = &text.as_bytes()[start..start + decl_len];
+    let Some(value) = attribute_range(decl, b"encoding") else {
+        return text.to_owned();
+    };
+    // The declaration is ASCII up to its end, so these are character boundaries.
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start + value.start]);
+    out.push_str("UTF-8");
+    out.push_str(&text[start + value.end..]);
+    out
+}
+
+/// Keeps one item per story. A guid carried by several entries of one document (a CMS that
+/// writes `0` everywhere) identifies none of them: those keep their link key, or fall back to
+/// the title-and-date key. An entry whose strongest key repeats an earlier entry's is the same
+/// story listed twice: the first is kept.
+fn distinct_stories(items: Vec<Item>, host: &str) -> Vec<Item> {
+    let mut guid_uses: HashMap<String, usize> = HashMap::new();
+    for item in &items {
+        for key in item.keys.iter().filter(|k| k.0.starts_with("guid:")) {
+            *guid_uses.entry(key.0.clone()).or_default() += 1;
+        }
+    }
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter_map(|mut item| {
+            item.keys
+                .retain(|k| guid_uses.get(&k.0).is_none_or(|uses| *uses == 1));
+            if item.keys.is_empty() {
+                item.keys
+                    .push(anonymous_key(host, &item.title_keys, item.published_at)?);
+            }
+            seen.insert(item.keys[0].clone()).then_some(item)
+        })
+        .collect()
+}
+
+/// The key of an entry with neither link nor guid: its title and publication day.
+fn anonymous_key(
+    host: &str,
+    title_keys: &[ArticleKey],
+    published_at: Option<DateTime<Utc>>,
+) -> Option<ArticleKey> {
+    let first = title_keys.first()?;
+    let date = published_at
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    Some(ArticleKey(format!(
+        "anon:{host}/{}",
+        sha256_hex(format!("{}|{date}", first.0).as_bytes())
+    )))
+}
+
+fn normalize_entry(
+    entry: feed_rs::model::Entry,
+    feed_url: &Url,
+    host: &str,
+    latest: DateTime<Utc>,
+) -> Option<Item> {
     let link = entry
         .links
         .iter()
@@ -139,13 +331,13 @@ fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> 
     let title = entry
         .title
         .as_ref()
-        .map(|t| html_to_text(&t.content).replace('\n', " "))
+        .map(|t| bounded_text(&t.content, MAX_TITLE_LEN).replace('\n', " "))
         .unwrap_or_default();
     let content = entry
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .map(html_to_text)
+        .map(|c| bounded_text(c, MAX_BODY_LEN))
         .filter(|c| !c.is_empty());
     let (body, body_kind) = match content {
         Some(content) => (content, BodyKind::Content),
@@ -153,12 +345,15 @@ fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> 
             entry
                 .summary
                 .as_ref()
-                .map(|s| html_to_text(&s.content))
+                .map(|s| bounded_text(&s.content, MAX_BODY_LEN))
                 .unwrap_or_default(),
             BodyKind::Summary,
         ),
     };
-    let published_at: Option<DateTime<Utc>> = entry.published.or(entry.updated);
+    // A date far ahead is a publisher's mistake (2099 placeholders, swapped day and year):
+    // unknown is better than a story that sorts first for decades.
+    let published_at: Option<DateTime<Utc>> =
+        entry.published.or(entry.updated).filter(|at| *at <= latest);
     let title_keys = title_keys(&title);
 
     let mut keys = Vec::with_capacity(2);
@@ -168,15 +363,15 @@ fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> 
     if let Some(guid) = &guid {
         keys.push(ArticleKey(format!("guid:{host}/{guid}")));
     }
-    if keys.is_empty() {
-        let first = title_keys.first()?;
-        let date = published_at
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default();
-        keys.push(ArticleKey(format!(
-            "anon:{host}/{}",
-            sha256_hex(format!("{}|{date}", first.0).as_bytes())
-        )));
+    // Without a link, the title and day are a key too: a guid alone is all that tells such a
+    // story apart, and publishers reissue guids (a CMS migration), which must not make every
+    // story new again.
+    if url.is_none() {
+        match anonymous_key(host, &title_keys, published_at) {
+            Some(key) => keys.push(key),
+            None if keys.is_empty() => return None,
+            None => {}
+        }
     }
     Some(Item {
         keys,
@@ -189,6 +384,24 @@ fn normalize_entry(entry: feed_rs::model::Entry, feed_url: &Url, host: &str) -> 
         body_kind,
         published_at,
     })
+}
+
+/// HTML to normalized text of at most `max` bytes; the raw HTML is cut first, so a 50 MiB
+/// text node costs no more than a long article.
+fn bounded_text(html: &str, max: usize) -> String {
+    let mut text = html_to_text(clip(html, max.saturating_mul(RAW_PER_TEXT)));
+    let kept = clip(&text, max).len();
+    text.truncate(kept);
+    text
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The canonical form of a link, resolved against `base`: lower-case scheme and host, no
@@ -695,6 +908,154 @@ mod tests {
         Url::parse("https://example.org/feed").expect("url")
     }
 
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc)
+    }
+
+    fn rss_with(items: &str) -> String {
+        format!("<rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>")
+    }
+
+    #[test]
+    fn bytes_become_utf8_from_the_best_evidence() {
+        let cyrillic = "Россия и КНДР";
+        let cp1251 = encoding_rs::WINDOWS_1251.encode(cyrillic).0.into_owned();
+        let koi8 = encoding_rs::KOI8_R.encode(cyrillic).0.into_owned();
+        let doc = |decl: &str, text: &[u8]| {
+            let mut d = format!("<?xml version=\"1.0\"{decl}?><t>").into_bytes();
+            d.extend_from_slice(text);
+            d.extend_from_slice(b"</t>");
+            d
+        };
+        let expected = |decl: &str| format!("<?xml version=\"1.0\"{decl}?><t>{cyrillic}</t>");
+        let cases: [(&str, Vec<u8>, Option<&str>, String); 6] = [
+            (
+                "declaration",
+                doc(" encoding=\"windows-1251\"", &cp1251),
+                None,
+                expected(" encoding=\"UTF-8\""),
+            ),
+            ("header_only", doc("", &koi8), Some("KOI8-R"), expected("")),
+            (
+                "declaration_beats_header",
+                doc(" encoding='koi8-r'", &koi8),
+                Some("windows-1251"),
+                expected(" encoding='UTF-8'"),
+            ),
+            (
+                "valid_utf8_beats_a_wrong_label",
+                doc(" encoding=\"windows-1251\"", cyrillic.as_bytes()),
+                Some("windows-1251"),
+                expected(" encoding=\"UTF-8\""),
+            ),
+            (
+                "meta_charset",
+                b"<html><head><meta charset=\"windows-1251\"></head>"
+                    .iter()
+                    .chain(&cp1251)
+                    .copied()
+                    .collect(),
+                None,
+                format!("<html><head><meta charset=\"windows-1251\"></head>{cyrillic}"),
+            ),
+            (
+                "invalid_bytes_replaced",
+                doc("", b"ok \xff ok"),
+                None,
+                expected("").replace(cyrillic, "ok \u{FFFD} ok"),
+            ),
+        ];
+        for (name, body, charset, want) in cases {
+            let got = to_utf8(&body, charset);
+            assert_eq!(String::from_utf8_lossy(&got), want, "{name}");
+        }
+        let plain = b"<rss/>";
+        assert!(
+            matches!(to_utf8(plain, None), Cow::Borrowed(_)),
+            "no copy for UTF-8"
+        );
+    }
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_boundary() {
+        let cases = [
+            ("short_kept", "Москва", 100, "Москва"),
+            ("cut_inside_a_letter", "Москва", 3, "М"),
+            ("ascii_cut", "abcdef", 4, "abcd"),
+        ];
+        for (name, text, max, expected) in cases {
+            assert_eq!(clip(text, max), expected, "{name}");
+        }
+        let huge = format!("<p>{}</p>", "Пхеньян ".repeat(400_000));
+        let body = bounded_text(&huge, MAX_BODY_LEN);
+        assert!(body.len() <= MAX_BODY_LEN && body.len() > MAX_BODY_LEN - 16);
+        assert!(body.starts_with("Пхеньян Пхеньян"));
+    }
+
+    #[test]
+    fn dates_far_ahead_are_unknown() {
+        let item = |date: &str| {
+            rss_with(&format!(
+                "<item><title>T</title><link>https://example.org/a</link><pubDate>{date}</pubDate></item>"
+            ))
+        };
+        let cases = [
+            ("year_2099", "Thu, 31 Dec 2099 23:59:00 GMT", None),
+            ("nonsense", "next Tuesday", None),
+            (
+                "within_a_day",
+                "Sat, 28 Nov 2026 23:00:00 GMT",
+                Some("2026-11-28T23:00:00Z"),
+            ),
+            ("two_days_ahead", "Mon, 30 Nov 2026 12:00:00 GMT", None),
+            (
+                "past",
+                "Fri, 27 Nov 2026 04:00:00 GMT",
+                Some("2026-11-27T04:00:00Z"),
+            ),
+        ];
+        for (name, date, expected) in cases {
+            let items = parse_feed(item(date).as_bytes(), None, &url(), now()).expect(name);
+            assert_eq!(
+                items[0]
+                    .published_at
+                    .map(crate::model::format_time)
+                    .as_deref(),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_shared_guid_identifies_nobody_and_a_repeated_story_is_kept_once() {
+        let rss = rss_with(
+            "<item><title>A</title><link>https://example.org/a</link><guid>0</guid></item>\
+             <item><title>B</title><link>https://example.org/b</link><guid>0</guid></item>\
+             <item><title>C</title><guid>0</guid></item>\
+             <item><title>A again</title><link>https://example.org/a</link><guid>1</guid></item>\
+             <item><title>D</title><guid>2</guid></item>",
+        );
+        let items = parse_feed(rss.as_bytes(), None, &url(), now()).expect("parses");
+        let keys: Vec<&str> = items.iter().map(|i| i.keys[0].0.as_str()).collect();
+        assert_eq!(items.len(), 4, "{keys:?}");
+        assert_eq!(keys[0], "url:https://example.org/a");
+        assert_eq!(keys[1], "url:https://example.org/b");
+        assert!(keys[2].starts_with("anon:example.org/"), "{keys:?}");
+        assert_eq!(keys[3], "guid:example.org/2");
+        assert!(
+            items[3].keys[1].0.starts_with("anon:"),
+            "a guid without a link has a fallback"
+        );
+        assert!(
+            items
+                .iter()
+                .all(|i| i.keys.iter().all(|k| k.0 != "guid:example.org/0"))
+        );
+    }
+
     #[test]
     fn rss_content_is_preferred_over_summary() {
         let rss = r#"<?xml version="1.0"?>
@@ -704,7 +1065,7 @@ mod tests {
 <description>Short &amp;nbsp;summary</description>
 <content:encoded><![CDATA[<p>Full&nbsp;text.</p><p>Second.</p>]]></content:encoded>
 <pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item></channel></rss>"#;
-        let items = parse_feed(rss.as_bytes(), &url()).expect("parses");
+        let items = parse_feed(rss.as_bytes(), None, &url(), now()).expect("parses");
         assert_eq!(items.len(), 1);
         let item = &items[0];
         assert_eq!(item.title, "Kim & Putin");
@@ -723,14 +1084,14 @@ mod tests {
 <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><updated>2026-11-28T04:00:00Z</updated>
 <entry><title>Story</title><id>urn:uuid:1</id><updated>2026-11-28T04:00:00Z</updated>
 <link rel="alternate" href="/s/1"/><summary type="html">&lt;p&gt;Sum&lt;/p&gt;</summary></entry></feed>"#;
-        let items = parse_feed(atom.as_bytes(), &url()).expect("atom");
+        let items = parse_feed(atom.as_bytes(), None, &url(), now()).expect("atom");
         assert_eq!(items[0].url.as_deref(), Some("https://example.org/s/1"));
         assert_eq!(items[0].body, "Sum");
         assert_eq!(items[0].body_kind, BodyKind::Summary);
 
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
             {"id":"42","url":"https://example.org/j","title":"J","content_html":"<p>Body</p>"}]}"#;
-        let items = parse_feed(json.as_bytes(), &url()).expect("json feed");
+        let items = parse_feed(json.as_bytes(), None, &url(), now()).expect("json feed");
         assert_eq!(items[0].guid.as_deref(), Some("42"));
         assert_eq!(items[0].body, "Body");
     }
@@ -740,8 +1101,8 @@ mod tests {
         let rss = r#"<rss version="2.0"><channel><title>t</title>
 <item><title>Russia and North Korea open air route</title><description>Text</description>
 <pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item></channel></rss>"#;
-        let first = parse_feed(rss.as_bytes(), &url()).expect("parses");
-        let second = parse_feed(rss.as_bytes(), &url()).expect("parses");
+        let first = parse_feed(rss.as_bytes(), None, &url(), now()).expect("parses");
+        let second = parse_feed(rss.as_bytes(), None, &url(), now()).expect("parses");
         assert_eq!(first[0].guid, None);
         assert_eq!(first[0].keys, second[0].keys);
         assert!(first[0].keys[0].0.starts_with("anon:example.org/"));
@@ -754,7 +1115,7 @@ mod tests {
             b"<html><body>page</body></html>",
             b"\xff\xfe garbage",
         ] {
-            assert!(parse_feed(body, &url()).is_err());
+            assert!(parse_feed(body, None, &url(), now()).is_err());
         }
     }
 }

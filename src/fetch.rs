@@ -4,10 +4,12 @@
 //! gives either `Fetched::NotModified` or the body with its new validators. It bounds every
 //! request: a connect timeout, a total timeout that also covers reading the body (reqwest has
 //! none by default, and a read timeout does not stop a server that drips a byte at a time), at
-//! most 5 redirects, and a body limit enforced while streaming the *decompressed* body, so a
-//! small gzip bomb is abandoned after `max_body` bytes instead of inflating in memory. It does
-//! not parse, schedule or retry: a failure is returned, and the scheduler decides when to
-//! come back.
+//! most 5 redirects and only to http(s) URLs (a feed redirected to `ftp:` or `file:` is an
+//! error that says so), and a body limit enforced while streaming the *decompressed* body, so a
+//! small gzip or brotli bomb is abandoned after `max_body` bytes instead of inflating in
+//! memory. It hands the parser the raw bytes and the `charset` the server declared; it does not
+//! decode text, parse, schedule or retry: a failure is returned, and the scheduler decides when
+//! to come back.
 
 use std::time::Duration;
 
@@ -39,7 +41,8 @@ pub enum Error {
     Timeout { url: String, after: Duration },
     #[error("{url}: cannot connect: {reason}")]
     Connect { url: String, reason: String },
-    #[error("{url}: too many redirects or a redirect to a forbidden place: {reason}")]
+    /// A redirect not followed: too many hops, or to a place that is not http(s).
+    #[error("{url}: {reason}")]
     Redirect { url: String, reason: String },
     #[error("{url}: HTTP {status}")]
     Status {
@@ -48,7 +51,7 @@ pub enum Error {
         /// The server's `Retry-After`, when it sent one with a 429 or 503.
         retry_after: Option<Duration>,
     },
-    #[error("{url}: body larger than the {limit} byte limit (max_body)")]
+    #[error("{url}: response body exceeds {} (poll.max_body)", crate::config::format_size(*limit))]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: {reason}")]
     Request { url: String, reason: String },
@@ -88,6 +91,8 @@ pub enum Fetched {
     Body {
         status: u16,
         body: Vec<u8>,
+        /// The `charset` parameter of the `Content-Type` header, when the server sent one.
+        charset: Option<String>,
         validators: Validators,
     },
 }
@@ -115,7 +120,7 @@ impl Fetcher {
             .user_agent(limits.user_agent.clone())
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
-            .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+            .redirect(redirect::Policy::custom(follow_redirect))
             .build()
             .map_err(Error::Client)?;
         Ok(Fetcher { client, limits })
@@ -152,6 +157,16 @@ impl Fetcher {
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
+        if status.is_redirection() {
+            // reqwest hands back a redirect it cannot follow (a `file:` Location is not even
+            // an HTTP URI to it) instead of calling the policy; say why.
+            if let Some(reason) = refused_location(&response) {
+                return Err(Error::Redirect {
+                    url: url.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
         if !status.is_success() {
             let retry_after = match status {
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
@@ -169,6 +184,11 @@ impl Fetcher {
             etag: header_text(response.headers(), header::ETAG),
             last_modified: header_text(response.headers(), header::LAST_MODIFIED),
         };
+        let charset = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(charset_param);
         let max = self.limits.max_body;
         // A declared length over the limit is refused before reading anything. With
         // compression the length is that of the compressed body, so the stream is checked too.
@@ -191,6 +211,7 @@ impl Fetcher {
         Ok(Fetched::Body {
             status: status.as_u16(),
             body,
+            charset,
             validators,
         })
     }
@@ -203,9 +224,11 @@ impl Fetcher {
                 after: self.limits.timeout,
             }
         } else if error.is_redirect() {
+            let refused = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+                .find_map(|e| e.downcast_ref::<RedirectRefused>());
             Error::Redirect {
                 url,
-                reason: error_chain(&error),
+                reason: refused.map_or_else(|| error_chain(&error), ToString::to_string),
             }
         } else if error.is_connect() {
             Error::Connect {
@@ -219,6 +242,54 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// Why a redirect was not followed; reqwest puts it under its "error following redirect".
+#[derive(Debug, thiserror::Error)]
+enum RedirectRefused {
+    #[error("more than {MAX_REDIRECTS} redirects (the last to {0})")]
+    TooMany(String),
+    /// A feed has no business on another scheme, and `file:` would read the local disk.
+    #[error("redirect to non-http URL {0}")]
+    NotHttp(String),
+}
+
+/// The redirect policy: at most [`MAX_REDIRECTS`] hops, each to an http or https URL.
+fn follow_redirect(attempt: redirect::Attempt<'_>) -> redirect::Action {
+    // `previous` starts with the URL first asked for, which is not a redirect.
+    if attempt.previous().len() > MAX_REDIRECTS {
+        let next = attempt.url().to_string();
+        return attempt.error(RedirectRefused::TooMany(next));
+    }
+    match attempt.url().scheme() {
+        "http" | "https" => attempt.follow(),
+        _ => {
+            let next = attempt.url().to_string();
+            attempt.error(RedirectRefused::NotHttp(next))
+        }
+    }
+}
+
+/// Why the `Location` of a redirect that reqwest did not follow is refused, when it names a
+/// non-http(s) URL.
+fn refused_location(response: &reqwest::Response) -> Option<RedirectRefused> {
+    let location = header_text(response.headers(), header::LOCATION)?;
+    let next = response.url().join(&location).ok()?;
+    match next.scheme() {
+        "http" | "https" => None,
+        _ => Some(RedirectRefused::NotHttp(next.to_string())),
+    }
+}
+
+/// The `charset` parameter of a `Content-Type` value (RFC 9110 §8.3), unquoted.
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_owned())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 /// Makes ring the process's TLS crypto provider: reqwest is built without one (see
@@ -277,6 +348,29 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Dur
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn charset_is_read_from_the_content_type() {
+        let cases = [
+            (
+                "plain",
+                "text/xml; charset=windows-1251",
+                Some("windows-1251"),
+            ),
+            ("quoted", "text/xml;charset=\"KOI8-R\"", Some("KOI8-R")),
+            ("upper_name", "text/xml; Charset=EUC-KR", Some("EUC-KR")),
+            (
+                "other_params",
+                "text/xml; q=1; charset=utf-8",
+                Some("utf-8"),
+            ),
+            ("none", "application/rss+xml", None),
+            ("empty", "text/xml; charset=", None),
+        ];
+        for (name, value, expected) in cases {
+            assert_eq!(charset_param(value).as_deref(), expected, "{name}");
+        }
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

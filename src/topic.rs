@@ -621,15 +621,12 @@ impl Topic {
                 }
             }
         }
-        let excluded: Vec<(usize, usize)> = all
-            .iter()
-            .filter(|f| self.terms[f.term].role == Role::Exclude)
-            .map(|f| (f.start, f.end))
-            .collect();
-        all.retain(|f| {
-            self.terms[f.term].role != Role::Exclude
-                && !excluded.iter().any(|&(s, e)| f.start >= s && f.start < e)
-        });
+        let excluded = Exclusions::new(
+            all.iter()
+                .filter(|f| self.terms[f.term].role == Role::Exclude)
+                .map(|f| (f.start, f.end)),
+        );
+        all.retain(|f| self.terms[f.term].role != Role::Exclude && !excluded.covers(f.start));
         // Longest first at each position: a shorter term at the same place, or one inside
         // an earlier term ("Korea" inside "South Korea"), is the same mention.
         all.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
@@ -646,6 +643,41 @@ impl Topic {
         });
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         mentions
+    }
+}
+
+/// The spans of exclusion phrases, sorted, so that "is this position inside one" is a binary
+/// search: a text that repeats an exclusion thousands of times must not cost a comparison of
+/// every mention with every exclusion.
+struct Exclusions {
+    /// Span starts, ascending.
+    starts: Vec<usize>,
+    /// For each span in that order, the furthest end of it and every span before it.
+    reach: Vec<usize>,
+}
+
+impl Exclusions {
+    fn new(spans: impl Iterator<Item = (usize, usize)>) -> Exclusions {
+        let mut spans: Vec<(usize, usize)> = spans.collect();
+        spans.sort_unstable();
+        let mut furthest = 0;
+        let reach = spans
+            .iter()
+            .map(|&(_, end)| {
+                furthest = furthest.max(end);
+                furthest
+            })
+            .collect();
+        Exclusions {
+            starts: spans.into_iter().map(|(start, _)| start).collect(),
+            reach,
+        }
+    }
+
+    /// Whether `at` lies inside a span (`start <= at < end`).
+    fn covers(&self, at: usize) -> bool {
+        let before = self.starts.partition_point(|&start| start <= at);
+        before > 0 && self.reach[before - 1] > at
     }
 }
 
@@ -904,6 +936,24 @@ fn term_end_at(words: &[Word], text: &str, start: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exclusions_cover_positions_inside_any_span() {
+        let spans = Exclusions::new([(10, 20), (12, 14), (30, 35), (0, 2)].into_iter());
+        let cases = [
+            ("before_all", 0, true),
+            ("end_is_outside", 2, false),
+            ("inside_outer", 15, true),
+            ("inside_nested_and_outer", 13, true),
+            ("between", 25, false),
+            ("last_span", 34, true),
+            ("after_all", 35, false),
+        ];
+        for (name, at, covered) in cases {
+            assert_eq!(spans.covers(at), covered, "{name}");
+        }
+        assert!(!Exclusions::new(std::iter::empty()).covers(0));
+    }
+
     use super::*;
 
     fn topic() -> Topic {

@@ -56,7 +56,7 @@ pub async fn poll_feed(
         ..FetchRecord::default()
     };
 
-    let (status, body, validators) = match fetched {
+    let (status, body, charset, validators) = match fetched {
         Ok(Fetched::NotModified) => {
             record.http_status = Some(304);
             record.duration_ms = elapsed_ms(clock);
@@ -71,8 +71,9 @@ pub async fn poll_feed(
         Ok(Fetched::Body {
             status,
             body,
+            charset,
             validators,
-        }) => (status, body, validators),
+        }) => (status, body, charset, validators),
         Err(error) => {
             record.http_status = error.status();
             let message = error.to_string();
@@ -96,20 +97,21 @@ pub async fn poll_feed(
         if stored_digest.as_deref() == Some(digest.as_str()) {
             return (digest, None);
         }
-        let parsed = crate::feed::parse_feed(&body, &url).map(|items| {
-            items
-                .into_iter()
-                .map(|item| {
-                    let verdict = topic.evaluate(&item.title, &item.body);
-                    Candidate {
-                        relevant: filter == FilterMode::None || verdict.relevant,
-                        matched_terms: verdict.matched_terms,
-                        score: verdict.score,
-                        item,
-                    }
-                })
-                .collect::<Vec<_>>()
-        });
+        let parsed =
+            crate::feed::parse_feed(&body, charset.as_deref(), &url, Utc::now()).map(|items| {
+                items
+                    .into_iter()
+                    .map(|item| {
+                        let verdict = topic.evaluate(&item.title, &item.body);
+                        Candidate {
+                            relevant: filter == FilterMode::None || verdict.relevant,
+                            matched_terms: verdict.matched_terms,
+                            score: verdict.score,
+                            item,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
         (digest, Some(parsed))
     })
     .await?;

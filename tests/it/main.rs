@@ -4,6 +4,7 @@
 
 mod cli;
 mod demo;
+mod hostile;
 mod pipeline;
 mod read;
 mod report;
@@ -28,6 +29,7 @@ pub struct Env {
 /// One `[[feed]]` of a test config.
 pub struct Feed<'a> {
     pub name: &'a str,
+    /// A path on the test server, or a whole URL (`http://nonexistent.invalid/…`).
     pub path: &'a str,
     pub filter: &'a str,
 }
@@ -69,11 +71,14 @@ impl Env {
             self.path("data/alerts.jsonl"),
         );
         for f in feeds {
+            let url = if f.path.starts_with('/') {
+                self.server.url(f.path)
+            } else {
+                f.path.to_owned()
+            };
             text.push_str(&format!(
                 "\n[[feed]]\nname = {:?}\nurl = {:?}\nfilter = {:?}\n",
-                f.name,
-                self.server.url(f.path),
-                f.filter
+                f.name, url, f.filter
             ));
         }
         std::fs::write(self.path("storywatch.toml"), text).expect("write config");
@@ -137,6 +142,14 @@ pub fn fixture(name: &str) -> String {
         .join("tests/fixtures")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture's bytes, for files that are not UTF-8 on purpose.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// stdout and stderr of a run, for assertion messages.

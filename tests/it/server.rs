@@ -1,6 +1,7 @@
 //! A real HTTP/1.1 server on 127.0.0.1 (port 0) for the tests: serves feed files per path,
 //! honours ETag/Last-Modified validators like a well-behaved publisher, records every request,
-//! and can misbehave on purpose (errors, endless or dripping bodies, gzip bombs).
+//! and can misbehave on purpose (errors, endless or dripping bodies, compression bombs, resets
+//! mid-body). [`NotTls`] is a port that answers a TLS ClientHello with garbage.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -33,6 +34,16 @@ pub enum Reply {
     Gzip { compressed: Vec<u8> },
     /// 200 with headers, then a body that never ends (a byte a second).
     Drip,
+    /// A fixed status, headers and body bytes, as given (Content-Length is added).
+    Raw {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// 200 with no Content-Length, then a body that never ends, as fast as it is read.
+    Endless,
+    /// Headers promising a longer body, `partial` of it, then a TCP reset (RST, not FIN).
+    Reset { partial: Vec<u8> },
 }
 
 /// One request as the server saw it.
@@ -252,6 +263,43 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
             ];
             let _ = write_response(&mut stream, 200, &extra, &compressed).await;
         }
+        Reply::Raw {
+            status,
+            headers,
+            body,
+        } => {
+            let extra: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let _ = write_response(&mut stream, status, &extra, &body).await;
+        }
+        Reply::Endless => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
+                        Connection: close\r\n\r\n<rss version=\"2.0\"><channel>";
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let filler = b"<!-- endless -->".repeat(4096);
+            // Ends when the client hangs up.
+            while stream.write_all(&filler).await.is_ok() {}
+        }
+        Reply::Reset { partial } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
+                 Content-Length: {}\r\n\r\n",
+                partial.len() * 4
+            );
+            if stream.write_all(head.as_bytes()).await.is_err()
+                || stream.write_all(&partial).await.is_err()
+                || stream.flush().await.is_err()
+            {
+                return;
+            }
+            // Linger 0: closing sends RST instead of FIN, as a crashed proxy does.
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
         Reply::Drip => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
                         Connection: close\r\n\r\n<rss>";
@@ -298,4 +346,76 @@ pub fn gzip_bomb(inflated: usize) -> Vec<u8> {
         left -= n;
     }
     encoder.finish().expect("compress")
+}
+
+/// A brotli stream that inflates to `inflated` zero bytes, built by the test (never committed).
+pub fn brotli_bomb(inflated: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 22);
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = inflated;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            encoder.write_all(&zeros[..n]).expect("compress");
+            left -= n;
+        }
+    }
+    out
+}
+
+/// A port that speaks no TLS: it reads the ClientHello and answers bytes that are not a TLS
+/// record, then closes. Stops when dropped.
+pub struct NotTls {
+    pub addr: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl NotTls {
+    pub fn start() -> NotTls {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                let accept = async {
+                    loop {
+                        let Ok((mut stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        tokio::spawn(async move {
+                            let mut hello = [0u8; 1024];
+                            let _ = stream.read(&mut hello).await;
+                            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                            let _ = stream.shutdown().await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stop_rx => {}
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("not-tls address");
+        NotTls {
+            addr,
+            _stop: stop_tx,
+        }
+    }
+}
+
+/// A loopback port nothing listens on: bound, then released.
+pub fn refused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a port")
+        .port()
 }
