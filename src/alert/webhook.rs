@@ -9,6 +9,7 @@
 //! honoured), then fail. One endpoint's worker never waits on another's.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 use super::alert_json;
 use crate::config::{Webhook, WebhookFormat};
 use crate::model::AlertKind;
+use crate::store::patience::{self, Health};
 use crate::store::{self, PendingAlert, SharedStore, Sink, with_store};
 
 /// How much of an error response is kept in `deliveries.last_error`.
@@ -411,6 +413,7 @@ pub async fn deliver(
     endpoint: Endpoint,
     store: SharedStore,
     mode: Mode,
+    health: Arc<Health>,
     mut wake: watch::Receiver<()>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<u64, store::Error> {
@@ -421,7 +424,18 @@ pub async fn deliver(
         }
         wake.borrow_and_update();
         let sink = endpoint.name.clone();
-        let head = with_store(&store, move |s| s.queue_head(&sink)).await?;
+        let head = match with_store(&store, move |s| s.queue_head(&sink)).await {
+            Ok(head) => head,
+            Err(error) if error.is_transient() && mode == Mode::Forever => {
+                health.failed(&error, error.is_busy());
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(delivered),
+                }
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         let Some(head) = head else {
             if mode == Mode::UntilIdle {
                 return Ok(delivered);
@@ -450,12 +464,15 @@ pub async fn deliver(
         match attempt {
             Attempt::Delivered => {
                 tracing::info!(sink = %sink, alert = %id, attempts, "webhook delivered");
-                with_store(&store, move |s| s.mark_delivered(&[id], &sink, Utc::now())).await?;
+                patience::write(&store, &health, move |s| {
+                    s.mark_delivered(std::slice::from_ref(&id), &sink, Utc::now())
+                })
+                .await?;
                 delivered += 1;
             }
             Attempt::Failed(error) => {
                 tracing::warn!(sink = %sink, alert = %id, attempts, error = %error, "webhook failed for good");
-                with_store(&store, move |s| {
+                patience::write(&store, &health, move |s| {
                     s.mark_attempt_failed(&id, &sink, &error, None)
                 })
                 .await?;
@@ -473,7 +490,7 @@ pub async fn deliver(
                         tracing::warn!(sink = %sink, alert = %id, attempts, error = %error, "webhook failed: retries used up")
                     }
                 }
-                with_store(&store, move |s| {
+                patience::write(&store, &health, move |s| {
                     s.mark_attempt_failed(&id, &sink, &error, retry_at)
                 })
                 .await?;

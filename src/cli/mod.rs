@@ -634,11 +634,14 @@ fn poll(config: Config, all: bool) -> Result<(), daemon::Error> {
 fn run(config: Config) -> Result<(), daemon::Error> {
     let handle = tokio::runtime::Handle::current();
     handle.block_on(async {
-        let ctx = Arc::new(Context::start(config)?);
-        let (stop, shutdown) = watch::channel(false);
+        let (stop, mut shutdown) = watch::channel(false);
         let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
         let signals = tokio::spawn(watch_signals(stop, Some(reload_tx)));
-        let result = daemon::run(ctx, shutdown, reload).await;
+        let result = match Context::start_patiently(&config, &mut shutdown).await {
+            Ok(Some(ctx)) => daemon::run(Arc::new(ctx), shutdown, reload).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
         signals.abort();
         result
     })

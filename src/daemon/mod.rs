@@ -24,6 +24,7 @@ use crate::config::{Config, FeedConfig};
 use crate::fetch::{self, Fetcher, Limits};
 use crate::model::{AlertKind, FeedId};
 use crate::seed;
+use crate::store::patience::Health;
 use crate::store::{self, FeedState, SeedOutcome, Store};
 use crate::topic::{self, Topic};
 use pipeline::Outcome;
@@ -72,6 +73,10 @@ pub struct Context {
     pub endpoints: Vec<Endpoint>,
     /// Signalled when alerts are committed, so webhook workers look at their queues.
     pub wake: watch::Sender<()>,
+    /// Episodes of the database refusing writes (locked, disk full), shared across reloads.
+    pub db_health: Arc<Health>,
+    /// Episodes of the alert log refusing appends (its disk full).
+    pub log_health: Arc<Health>,
 }
 
 /// The configured webhook endpoints, with their secrets loaded: a missing secret is an error
@@ -128,7 +133,46 @@ impl Context {
     /// Builds the context: store, seeds, feeds synced with the config, HTTP client, topic.
     pub fn start(config: Config) -> Result<Context, Error> {
         let store = open_store(&config)?;
-        Context::build(config, Arc::new(Mutex::new(store)))
+        Context::build(
+            config,
+            Arc::new(Mutex::new(store)),
+            Health::new("database"),
+            Health::new("alert log"),
+        )
+    }
+
+    /// [`Context::start`], patient with a database that is locked (an analyst's transaction)
+    /// or on a full disk: waits and tries again, with one log line for the episode, until it
+    /// starts or `shutdown` turns true (then `None`). Other errors are returned at once.
+    pub async fn start_patiently(
+        config: &Config,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Context>, Error> {
+        let health = Health::new("database");
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let attempt = config.clone();
+            let result = tokio::task::spawn_blocking(move || Context::start(attempt))
+                .await
+                .map_err(pipeline::Error::from)?;
+            let error = match result {
+                Ok(ctx) => {
+                    health.recovered();
+                    return Ok(Some(ctx));
+                }
+                Err(error) => error,
+            };
+            let busy = match &error {
+                Error::Store(e) if e.is_transient() => e.is_busy(),
+                _ => return Err(error),
+            };
+            health.failed(&error, busy);
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
     }
 
     /// A context for a reloaded config, on the same database: the seeds are read again, the
@@ -142,7 +186,12 @@ impl Context {
             });
         }
         load_seeds(&mut store::lock(&self.store), &config)?;
-        let ctx = Context::build(config, Arc::clone(&self.store))?;
+        let ctx = Context::build(
+            config,
+            Arc::clone(&self.store),
+            Arc::clone(&self.db_health),
+            Arc::clone(&self.log_health),
+        )?;
         ctx.carry_over(&self.config)?;
         Ok(ctx)
     }
@@ -190,7 +239,12 @@ impl Context {
         Ok(())
     }
 
-    fn build(config: Config, store: store::SharedStore) -> Result<Context, Error> {
+    fn build(
+        config: Config,
+        store: store::SharedStore,
+        db_health: Arc<Health>,
+        log_health: Arc<Health>,
+    ) -> Result<Context, Error> {
         let topic = Topic::new(&topic::Spec::from_config(&config.topic))?;
         let fetcher = Fetcher::new(Limits {
             timeout: config.poll.timeout,
@@ -216,6 +270,8 @@ impl Context {
             log_sink,
             endpoints,
             wake: watch::channel(()).0,
+            db_health,
+            log_health,
             config,
         };
         ctx.sync_feeds()?;
@@ -388,10 +444,10 @@ pub async fn poll_pass(
     let mut tasks = JoinSet::new();
     let now = Utc::now();
     for feed in feeds {
-        if !all && !scheduler::is_due(feed.next_poll_at, now) {
+        let Some(config) = ctx.feed_config(&feed) else {
             continue;
-        }
-        if let Some(config) = ctx.feed_config(&feed) {
+        };
+        if all || scheduler::is_due(feed.next_poll_at, now, config.interval(&ctx.config.poll)) {
             spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
         }
     }
@@ -433,12 +489,17 @@ fn spawn_webhooks(
             endpoint.clone(),
             Arc::clone(&ctx.store),
             mode,
+            Arc::clone(&ctx.db_health),
             ctx.wake.subscribe(),
             shutdown.clone(),
         ));
     }
     workers
 }
+
+/// How soon a write refused by a locked database or a full disk is tried again by the loop
+/// (pending alert log lines, the schedule).
+const RETRY: Duration = Duration::from_secs(1);
 
 /// How often the write-ahead log is checkpointed and its size checked.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
@@ -460,34 +521,57 @@ pub async fn run(
     let mut in_flight: HashSet<FeedId> = HashSet::new();
     let mut summary = PassSummary::default();
     // Alerts committed before a crash are delivered first.
-    log_delivery(deliver_alerts(&ctx).await);
+    let mut log_behind = deliver_log(&ctx).await;
     let (mut workers_stop, mut webhooks) = start_webhooks(&ctx);
     let mut watchdog = systemd::watchdog_period().map(tokio::time::interval);
     let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
     let mut wal_warned = false;
     systemd::ready(&status_line(&ctx, &summary).await);
     tracing::info!(feeds = ctx.config.feeds.len(), "storywatch running");
+    let mut clock = scheduler::Clock::new(Utc::now(), std::time::Instant::now());
     loop {
-        let feeds = store::with_store(&ctx.store, |s| s.active_feeds()).await?;
         let now = Utc::now();
-        let mut wake = now + chrono::TimeDelta::from_std(MAX_SLEEP).unwrap_or_default();
+        if let Some(back) = clock.moved_back(now, std::time::Instant::now()) {
+            tracing::warn!(
+                by_s = back.num_seconds(),
+                "the clock moved back: moving the schedule back with it"
+            );
+            let moved = store::patience::write(&ctx.store, &ctx.db_health, move |s| {
+                s.shift_schedule(-back)
+            });
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                moved = moved => { moved?; }
+            }
+        }
+        let feeds = match store::with_store(&ctx.store, |s| s.active_feeds()).await {
+            Ok(feeds) => feeds,
+            Err(error) if error.is_transient() => {
+                ctx.db_health.failed(&error, error.is_busy());
+                Vec::new()
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let mut sleep = if feeds.is_empty() && ctx.db_health.failing() {
+            RETRY
+        } else {
+            MAX_SLEEP
+        };
         for feed in feeds {
             if in_flight.contains(&feed.id) {
                 continue;
             }
-            if scheduler::is_due(feed.next_poll_at, now) {
-                if let Some(config) = ctx.feed_config(&feed) {
-                    in_flight.insert(feed.id);
-                    spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
-                }
+            let Some(config) = ctx.feed_config(&feed) else {
+                continue;
+            };
+            let interval = config.interval(&ctx.config.poll);
+            if scheduler::is_due(feed.next_poll_at, now, interval) {
+                in_flight.insert(feed.id);
+                spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
             } else if let Some(next) = feed.next_poll_at {
-                wake = wake.min(next);
+                sleep = sleep.min((next - now).to_std().unwrap_or(Duration::ZERO));
             }
         }
-        let sleep = (wake - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP);
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(joined) = tasks.join_next() => {
@@ -497,7 +581,7 @@ pub async fn run(
                         tally(&mut summary, &result);
                         if let Ok(Outcome::Updated { .. }) = result {
                             ctx.wake.send_replace(());
-                            log_delivery(deliver_alerts(&ctx).await);
+                            log_behind = deliver_log(&ctx).await;
                         }
                         systemd::status(&status_line(&ctx, &summary).await);
                     }
@@ -542,13 +626,16 @@ pub async fn run(
                     Err(error) => tracing::warn!(error = %error, "checkpoint failed"),
                 }
             }
+            _ = tokio::time::sleep(RETRY), if log_behind => {
+                log_behind = deliver_log(&ctx).await;
+            }
             _ = tokio::time::sleep(sleep) => {}
         }
     }
     systemd::stopping();
     tracing::info!(in_flight = tasks.len(), "stopping");
     drain(&mut tasks, &mut summary).await;
-    log_delivery(deliver_alerts(&ctx).await);
+    deliver_log(&ctx).await;
     // Webhook workers saw the stop too; one in the middle of an attempt gets the grace period
     // (its delivery stays pending if abandoned: at least once, never lost).
     let _ = workers_stop.send(true);
@@ -598,11 +685,30 @@ async fn status_line(ctx: &Context, summary: &PassSummary) -> String {
     )
 }
 
-/// A failed delivery is retried on the next round: log it and go on.
-fn log_delivery(result: Result<u64, Error>) {
-    match result {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(sink = LOG_SINK, delivered = n, "alerts delivered"),
-        Err(error) => tracing::warn!(sink = LOG_SINK, error = %error, "alert delivery failed"),
+/// Appends pending alerts to the alert log; returns whether some are left behind, to be
+/// retried after [`RETRY`]. A failure is reported to the health of what failed (the log's
+/// disk or the database), so an episode is logged once however often it is retried.
+async fn deliver_log(ctx: &Arc<Context>) -> bool {
+    match deliver_alerts(ctx).await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::debug!(sink = LOG_SINK, delivered = n, "alerts delivered");
+                ctx.db_health.recovered();
+            }
+            ctx.log_health.recovered();
+            false
+        }
+        Err(error @ Error::Alert(alert::Error::Log { .. })) => {
+            ctx.log_health.failed(&error, false);
+            true
+        }
+        Err(Error::Alert(alert::Error::Store(error))) if error.is_transient() => {
+            ctx.db_health.failed(&error, error.is_busy());
+            true
+        }
+        Err(error) => {
+            tracing::warn!(sink = LOG_SINK, error = %error, "alert delivery failed");
+            true
+        }
     }
 }

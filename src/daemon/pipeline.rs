@@ -13,7 +13,7 @@ use super::scheduler;
 use crate::config::FeedConfig;
 use crate::fetch::{Fetched, Validators};
 use crate::model::FilterMode;
-use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, with_store};
+use crate::store::{self, Candidate, FeedState, FeedWrite, FetchRecord, patience};
 
 /// What one poll of one feed came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub async fn poll_feed(
             record.duration_ms = elapsed_ms(clock);
             let next =
                 scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
-            with_store(&ctx.store, move |s| {
+            patience::write(&ctx.store, &ctx.db_health, move |s| {
                 s.record_not_modified(feed.id, &record, None, next)
             })
             .await?;
@@ -121,8 +121,8 @@ pub async fn poll_feed(
             let next =
                 scheduler::next_after_success(Utc::now(), interval, scheduler::sample_jitter());
             let validators = Some((validators.etag, validators.last_modified));
-            with_store(&ctx.store, move |s| {
-                s.record_not_modified(feed.id, &record, validators, next)
+            patience::write(&ctx.store, &ctx.db_health, move |s| {
+                s.record_not_modified(feed.id, &record, validators.clone(), next)
             })
             .await?;
             return Ok(Outcome::NotModified);
@@ -140,21 +140,21 @@ pub async fn poll_feed(
     let items = candidates.len() as u64;
     let sinks = Arc::clone(&ctx.sinks);
     let min_words_changed = ctx.config.alerts.min_words_changed;
-    let counts = with_store(&ctx.store, move |s| {
-        s.record_feed(
-            FeedWrite {
-                feed: feed.id,
-                etag: validators.etag,
-                last_modified: validators.last_modified,
-                body_hash: Some(digest),
-                fetch: record,
-                next_poll_at: next,
-                candidates,
-                sinks: &sinks,
-                min_words_changed,
-            },
-            Utc::now(),
-        )
+    // The write is retried as it is while the database is locked or the disk full: the
+    // candidates wait in memory, and the feed is not fetched again meanwhile.
+    let counts = patience::write(&ctx.store, &ctx.db_health, move |s| {
+        let write = FeedWrite {
+            feed: feed.id,
+            etag: validators.etag.clone(),
+            last_modified: validators.last_modified.clone(),
+            body_hash: Some(digest.clone()),
+            fetch: record.clone(),
+            next_poll_at: next,
+            candidates: &candidates,
+            sinks: &sinks,
+            min_words_changed,
+        };
+        s.record_feed(&write, Utc::now())
     })
     .await?;
     Ok(Outcome::Updated {
@@ -183,7 +183,7 @@ async fn record_failure(
         retry_after,
         scheduler::sample_jitter(),
     );
-    with_store(&ctx.store, move |s| {
+    patience::write(&ctx.store, &ctx.db_health, move |s| {
         s.record_failure(feed.id, &record, next)
     })
     .await?;

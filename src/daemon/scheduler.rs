@@ -13,9 +13,18 @@ pub const JITTER: f64 = 0.10;
 /// The longest wait after failures: a broken feed is never given up on, only slowed down.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(12 * 3600);
 
-/// Whether a feed whose next poll is `next` is due at `now`. A feed never polled is due.
-pub fn is_due(next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    next.is_none_or(|next| next <= now)
+/// Whether a feed polled every `interval`, whose next poll is `next`, is due at `now`. A
+/// feed never polled is due; so is one whose next poll is further ahead than the schedule
+/// ever sets it ([`horizon`]): the clock was moved back while storywatch was not watching it,
+/// and waiting for that time would stall the feed.
+pub fn is_due(next: Option<DateTime<Utc>>, now: DateTime<Utc>, interval: Duration) -> bool {
+    next.is_none_or(|next| next <= now || next - now > horizon(interval))
+}
+
+/// The furthest ahead a poll is ever scheduled: the longest backoff (or the interval, if
+/// longer) with its jitter, and a minute's slack.
+pub fn horizon(interval: Duration) -> TimeDelta {
+    jittered(MAX_BACKOFF.max(interval), 1.0) + TimeDelta::minutes(1)
 }
 
 /// The next poll after a success: the interval, moved by `jitter` (a sample in -1.0..=1.0)
@@ -38,7 +47,10 @@ pub fn next_after_failure(
     let backoff = interval
         .saturating_mul(1 << doublings)
         .min(MAX_BACKOFF.max(interval));
-    let floor = delay_delta(retry_after.unwrap_or(Duration::ZERO));
+    // A longer `Retry-After` is capped like the backoff: the schedule never looks further
+    // ahead than its horizon.
+    let cap = MAX_BACKOFF.max(interval);
+    let floor = delay_delta(retry_after.unwrap_or(Duration::ZERO).min(cap));
     now + jittered(backoff, jitter).max(floor)
 }
 
@@ -49,6 +61,38 @@ fn jittered(base: Duration, jitter: f64) -> TimeDelta {
 
 fn delay_delta(delay: Duration) -> TimeDelta {
     TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
+}
+
+/// Watches the wall clock against the monotonic one, to notice the wall clock being moved
+/// (by hand, or by NTP correcting a large error) while the daemon runs. The schedule is kept
+/// in wall-clock time, so a clock moved back a day would stall every feed for a day; moved
+/// forward, every feed is due at once, which is one poll each, not a storm.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    wall: DateTime<Utc>,
+    mono: std::time::Instant,
+}
+
+/// Differences between the two clocks smaller than this are drift and scheduling noise.
+const CLOCK_SLACK: TimeDelta = TimeDelta::seconds(10);
+
+impl Clock {
+    pub fn new(wall: DateTime<Utc>, mono: std::time::Instant) -> Clock {
+        Clock { wall, mono }
+    }
+
+    /// Takes a new reading; returns how far the wall clock moved back since the last one,
+    /// beyond what the monotonic clock says has passed.
+    pub fn moved_back(
+        &mut self,
+        wall: DateTime<Utc>,
+        mono: std::time::Instant,
+    ) -> Option<TimeDelta> {
+        let passed = delay_delta(mono.saturating_duration_since(self.mono));
+        let skew = (wall - self.wall) - passed;
+        *self = Clock { wall, mono };
+        (skew < -CLOCK_SLACK).then(|| -skew)
+    }
 }
 
 /// A jitter sample in -1.0..=1.0.
@@ -69,17 +113,50 @@ mod tests {
     const MIN: Duration = Duration::from_secs(60);
 
     #[test]
-    fn due_when_never_polled_or_time_has_come() {
+    fn due_when_never_polled_or_time_has_come_or_beyond_the_horizon() {
         let now = at("2026-11-28T04:00:00Z");
         let cases = [
             ("never_polled", None, true),
             ("past", Some(at("2026-11-28T03:59:00Z")), true),
             ("exactly_now", Some(now), true),
             ("future", Some(at("2026-11-28T04:01:00Z")), false),
+            ("longest_backoff", Some(at("2026-11-28T17:12:00Z")), false),
+            // Set before the clock was moved back a day.
+            ("a_day_ahead", Some(at("2026-11-29T04:10:00Z")), true),
         ];
         for (name, next, due) in cases {
-            assert_eq!(is_due(next, now), due, "{name}");
+            assert_eq!(is_due(next, now, 15 * MIN), due, "{name}");
         }
+        let daily = Duration::from_secs(24 * 3600);
+        assert!(!is_due(Some(at("2026-11-29T04:10:00Z")), now, daily));
+    }
+
+    #[test]
+    fn the_clock_moving_back_is_noticed_and_drift_is_not() {
+        let start = std::time::Instant::now();
+        let wall = at("2026-11-28T04:00:00Z");
+        let second = Duration::from_secs(1);
+        let cases = [
+            ("steady", 30, 30, None),
+            ("drift", 30, 28, None),
+            ("forward_a_day", 30, 30 + 86_400, None),
+            ("back_a_day", 30, 30 - 86_400, Some(86_400)),
+            ("back_a_minute", 30, -30, Some(60)),
+        ];
+        for (name, mono_s, wall_s, back) in cases {
+            let mut clock = Clock::new(wall, start);
+            let got = clock.moved_back(wall + TimeDelta::seconds(wall_s), start + second * mono_s);
+            assert_eq!(got, back.map(TimeDelta::seconds), "{name}");
+        }
+    }
+
+    #[test]
+    fn no_schedule_is_set_beyond_the_horizon() {
+        let now = at("2026-11-28T04:00:00Z");
+        let week = Some(Duration::from_secs(7 * 24 * 3600));
+        let next = next_after_failure(now, 15 * MIN, 1, week, 1.0);
+        assert!(next - now <= horizon(15 * MIN), "{next}");
+        assert!(!is_due(Some(next), now, 15 * MIN));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! are stored together or not at all.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::feeds::{FetchRecord, insert_fetch, mark_success, to_sql_int};
 use super::{Error, Sink, Store};
@@ -40,7 +40,7 @@ pub struct FeedWrite<'a> {
     pub body_hash: Option<String>,
     pub fetch: FetchRecord,
     pub next_poll_at: DateTime<Utc>,
-    pub candidates: Vec<Candidate>,
+    pub candidates: &'a [Candidate],
     /// The sinks a new alert gets a pending delivery row for (those that take its kind).
     pub sinks: &'a [Sink],
     pub min_words_changed: u32,
@@ -81,13 +81,15 @@ impl Store {
     /// deliveries and the `fetches` row, in one transaction.
     pub fn record_feed(
         &mut self,
-        write: FeedWrite<'_>,
+        write: &FeedWrite<'_>,
         now: DateTime<Utc>,
     ) -> Result<WriteCounts, Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut counts = WriteCounts::default();
-        for candidate in &write.candidates {
-            match record_candidate(&tx, write.feed, candidate, &write, now)? {
+        for candidate in write.candidates {
+            match record_candidate(&tx, write.feed, candidate, write, now)? {
                 Some(AlertKind::New) => counts.new_articles += 1,
                 Some(AlertKind::Changed) => counts.changed_articles += 1,
                 None => {}
@@ -124,7 +126,9 @@ impl Store {
         language: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<SeedOutcome, Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM articles WHERE seed_name = ?1",

@@ -1,7 +1,7 @@
 //! Feed rows: which feeds exist, their HTTP validators and their schedule.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{Error, Store};
 use crate::model::{FeedId, format_time};
@@ -64,7 +64,9 @@ impl Store {
     /// at once, renamed ones renamed, removed ones marked inactive (never deleted: their history
     /// stays). Returns the active feeds in config order.
     pub fn sync_feeds(&mut self, configured: &[(String, String)]) -> Result<Vec<FeedState>, Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("UPDATE feeds SET active = 0", [])?;
         let mut feeds = Vec::with_capacity(configured.len());
         {
@@ -111,6 +113,29 @@ impl Store {
         Ok(())
     }
 
+    /// Moves every feed's next poll by `by`, in one transaction: the schedule follows a wall
+    /// clock that was moved.
+    pub fn shift_schedule(&mut self, by: chrono::TimeDelta) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let scheduled: Vec<(i64, String)> = tx
+            .prepare("SELECT id, next_poll_at FROM feeds WHERE next_poll_at IS NOT NULL")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, next) in scheduled {
+            let Ok(next) = DateTime::parse_from_rfc3339(&next) else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1",
+                params![id, format_time(next.with_timezone(&Utc) + by)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Drops a feed's HTTP validators and body digest, so its next fetch is a full one and
     /// every item in it is judged again (after the topic or the feed's filter changed).
     pub fn forget_validators(&self, feed: FeedId) -> Result<(), Error> {
@@ -129,7 +154,9 @@ impl Store {
         fetch: &FetchRecord,
         next_poll_at: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE feeds SET last_polled_at = ?2, next_poll_at = ?3, last_error = ?4,
                  consecutive_failures = consecutive_failures + 1
@@ -155,7 +182,9 @@ impl Store {
         validators: Option<(Option<String>, Option<String>)>,
         next_poll_at: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some((etag, last_modified)) = validators {
             tx.prepare_cached("UPDATE feeds SET etag = ?2, last_modified = ?3 WHERE id = ?1")?
                 .execute(params![feed.0, etag, last_modified])?;

@@ -14,12 +14,13 @@ mod articles;
 mod export;
 mod feeds;
 mod outbox;
+pub mod patience;
 mod read;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use export::{AlertChange, RevisionText};
@@ -68,6 +69,45 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("a database task stopped unexpectedly: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    /// Whether the error is the database's passing state rather than a fault of the data or
+    /// the code: locked by another connection (an analyst's transaction), the disk full, an
+    /// I/O error. The same write succeeds once the state passes, so the daemon waits and
+    /// retries it instead of giving up (see [`patience`]).
+    pub fn is_transient(&self) -> bool {
+        let sqlite = match self {
+            Error::Open { source, .. }
+            | Error::Migration { source, .. }
+            | Error::Sqlite(source) => source,
+            Error::CreateDir { source, .. } => {
+                return source.kind() == std::io::ErrorKind::StorageFull;
+            }
+            _ => return false,
+        };
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+            )
+        )
+    }
+
+    /// Whether the error is another connection holding the database's write lock.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Error::Open { source, .. } | Error::Migration { source, .. } | Error::Sqlite(source)
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                )
+        )
+    }
 }
 
 /// The write connection as the async parts share it.
@@ -123,9 +163,14 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// How long a statement waits for a lock held by another connection (an analyst's
-/// transaction, a reader's checkpoint) before it reports `SQLITE_BUSY`.
+/// How long a read-only command waits for a lock held by another connection (a checkpoint
+/// resetting the log) before it reports `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one write waits for the write lock held by another connection (an analyst's
+/// `BEGIN IMMEDIATE`). Short, so the write connection is not tied up for long: the daemon
+/// retries the write (see [`patience`]) and answers the watchdog between attempts.
+const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The write side of the database.
 pub struct Store {
@@ -146,7 +191,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL is durable across application crashes in WAL mode; only a power loss can
         // take back the last transactions, and the outbox makes that harmless.
@@ -217,7 +262,10 @@ impl Store {
                 name: migration.name,
                 source,
             };
-            let tx = self.conn.transaction().map_err(wrap)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(wrap)?;
             tx.execute_batch(migration.sql).map_err(wrap)?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",

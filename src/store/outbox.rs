@@ -3,7 +3,7 @@
 //! is delivered later. Sinks read their pending rows in alert order and mark each one.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::feeds::parse_time;
 use super::{Error, Store};
@@ -154,7 +154,9 @@ impl Store {
         sink: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1,
