@@ -3,6 +3,7 @@
 //! One test binary, so the suite links once.
 
 mod cli;
+mod crash;
 mod demo;
 mod hostile;
 mod pipeline;
