@@ -520,6 +520,7 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<FeedId> = HashSet::new();
     let mut summary = PassSummary::default();
+    repair_log(&ctx).await;
     // Alerts committed before a crash are delivered first.
     let mut log_behind = deliver_log(&ctx).await;
     let (mut workers_stop, mut webhooks) = start_webhooks(&ctx);
@@ -683,6 +684,21 @@ async fn status_line(ctx: &Context, summary: &PassSummary) -> String {
         summary.changed_articles,
         pending
     )
+}
+
+/// Cuts a line torn by a crash off the alert log before anything else happens. A log that
+/// cannot be repaired now is reported, and repaired (or reported) again at the next append.
+async fn repair_log(ctx: &Context) {
+    let Some(sink) = ctx.log_sink.clone() else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || sink.repair()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(sink = LOG_SINK, error = %error, "cannot repair the alert log")
+        }
+        Err(error) => tracing::warn!(sink = LOG_SINK, error = %error, "alert log repair stopped"),
+    }
 }
 
 /// Appends pending alerts to the alert log; returns whether some are left behind, to be

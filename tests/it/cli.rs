@@ -1,56 +1,10 @@
 //! The command line as a user meets it: exit codes, migrate and seeds, signals, restarts.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::server::Reply;
-use crate::{Env, feed, fixture, text};
-
-/// Sends `signal` (e.g. "TERM") to a child process.
-fn signal(child: &Child, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
-/// Waits up to `limit` for `done`, checking every 50 ms.
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// Waits for a child to exit, up to `limit`; kills it and fails past that.
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("storywatch did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn spawn_run(env: &Env) -> Child {
-    env.command()
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn run")
-}
+use crate::{Env, feed, fixture, text, wait_for};
 
 #[test]
 fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
@@ -161,7 +115,7 @@ fn sigterm_during_a_pass_exits_zero_within_ten_seconds_with_a_sound_database() {
         &[feed("NK News", "/nk.xml"), feed("Drip", "/drip.xml")],
         "timeout = \"120s\"",
     );
-    let mut child = spawn_run(&env);
+    let mut daemon = env.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || !env
             .server
@@ -171,8 +125,8 @@ fn sigterm_during_a_pass_exits_zero_within_ten_seconds_with_a_sound_database() {
         "the pass did not start"
     );
     let asked = Instant::now();
-    signal(&child, "TERM");
-    let status = wait_exit(&mut child, Duration::from_secs(15));
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(15));
     assert!(
         asked.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -195,7 +149,7 @@ fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     let env = Env::start();
     env.server.feed("/nk.xml", fixture("nknews.xml"));
     env.write_config(&[feed("NK News", "/nk.xml")], "");
-    let mut child = spawn_run(&env);
+    let daemon = env.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || env
             .path("data/storywatch.db")
@@ -203,8 +157,7 @@ fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
             && env.count("SELECT COUNT(*) FROM fetches") == 1),
         "first poll did not happen"
     );
-    signal(&child, "TERM");
-    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    assert!(daemon.stop(Duration::from_secs(15)).success());
     let next: String = env
         .db()
         .query_row("SELECT next_poll_at FROM feeds", [], |r| r.get(0))
@@ -212,10 +165,9 @@ fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     assert!(next.as_str() > "2026", "{next}");
 
     // Restarted well before the 1h interval: the feed is not due, so it is not polled.
-    let mut child = spawn_run(&env);
+    let daemon = env.spawn_run();
     std::thread::sleep(Duration::from_secs(3));
-    signal(&child, "TERM");
-    assert!(wait_exit(&mut child, Duration::from_secs(15)).success());
+    assert!(daemon.stop(Duration::from_secs(15)).success());
     assert_eq!(env.server.seen("/nk.xml").len(), 1);
     assert_eq!(env.count("SELECT COUNT(*) FROM fetches"), 1);
 

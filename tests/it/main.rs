@@ -3,6 +3,7 @@
 //! One test binary, so the suite links once.
 
 mod cli;
+mod crash;
 mod demo;
 mod hostile;
 mod pipeline;
@@ -14,7 +15,8 @@ mod topic_eval;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use server::Server;
@@ -103,6 +105,30 @@ impl Env {
         cmd
     }
 
+    /// Starts `storywatch run` on this installation.
+    pub fn spawn_run(&self) -> Daemon {
+        let mut cmd = self.command();
+        cmd.arg("run");
+        self.spawn(cmd)
+    }
+
+    /// Starts `cmd` (this installation's [`Env::command`] with more set) as a [`Daemon`]. Its
+    /// stderr is appended to `daemon.log` in the folder, for a failing test to show.
+    pub fn spawn(&self, mut cmd: Command) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("daemon.log"))
+            .expect("daemon.log");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn storywatch");
+        Daemon { child }
+    }
+
     /// Runs the binary with `args`; returns its output.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run storywatch")
@@ -130,6 +156,72 @@ impl Env {
             .map(|l| serde_json::from_str(l).expect("alert line is JSON"))
             .collect()
     }
+}
+
+/// A running `storywatch run`. Dropped while still running (a test that panics), it is
+/// SIGKILLed and reaped, so no daemon outlives its test.
+pub struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    /// Sends `signal` ("TERM", "HUP", ...) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// SIGKILL, as a crash or the OOM killer would; returns once the process is gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit up to `limit`.
+    pub fn stop(mut self, limit: Duration) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(limit)
+    }
+
+    /// Waits for the daemon to exit, up to `limit`; fails past that (and the drop kills it).
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "storywatch did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits up to `limit` for `done`, checking every 25 ms; whether it came.
+pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    done()
 }
 
 pub fn seeds_dir() -> PathBuf {

@@ -2,15 +2,14 @@
 //! Webhooks specification describes, retries, permanent failures, ordering, isolation,
 //! durability across SIGKILL, and secrets that never leak.
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::server::{Reply, Seen};
-use crate::{Env, feed, fixture, text};
+use crate::{Daemon, Env, feed, fixture, text, wait_for};
 
 /// The test secret: `whsec_` + base64 of a 24-byte key.
 const SECRET: &str = "whsec_c3Rvcnl3YXRjaC10ZXN0LXNpZ25pbmcta2V5";
@@ -54,34 +53,10 @@ fn run_cmd(env: &Env, args: &[&str]) -> std::process::Output {
         .expect("run")
 }
 
-fn spawn_run(env: &Env) -> Child {
-    env.command()
-        .env(SECRET_VAR, SECRET)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn")
-}
-
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    false
-}
-
-fn stop(mut child: Child, signal: &str) {
-    std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    let _ = child.wait();
+fn spawn_run(env: &Env) -> Daemon {
+    let mut cmd = env.command();
+    cmd.env(SECRET_VAR, SECRET).arg("run");
+    env.spawn(cmd)
 }
 
 /// Alert ids in alert order.
@@ -181,7 +156,7 @@ fn a_receiver_failing_three_times_gets_the_alert_once_on_the_fourth_attempt() {
         "/hook",
         "[\"200ms\", \"200ms\", \"200ms\", \"200ms\"]",
     ));
-    let child = spawn_run(&env);
+    let daemon = spawn_run(&env);
     let delivered = wait_for(Duration::from_secs(20), || {
         env.server
             .seen("/hook")
@@ -189,7 +164,7 @@ fn a_receiver_failing_three_times_gets_the_alert_once_on_the_fourth_attempt() {
             .any(|s| s.status == Some(200))
     });
     std::thread::sleep(Duration::from_millis(300));
-    stop(child, "TERM");
+    daemon.stop(Duration::from_secs(15));
     assert!(
         delivered,
         "never delivered: {} attempts",
@@ -307,13 +282,13 @@ fn alerts_pending_through_a_sigkill_are_all_delivered_in_order_after_restart() {
     );
     env.write_config(&[feed("Many", "/many.xml")], "");
     env.append_config(&webhook(&env, "/hook", "[\"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\"]"));
-    let child = spawn_run(&env);
+    let daemon = spawn_run(&env);
     assert!(
         wait_for(Duration::from_secs(20), || env.server.seen("/hook").len()
             >= 3),
         "the endpoint was never tried"
     );
-    stop(child, "KILL");
+    daemon.kill();
     assert_eq!(alert_ids(&env).len(), 20);
     assert_eq!(
         env.count(
@@ -330,7 +305,7 @@ fn alerts_pending_through_a_sigkill_are_all_delivered_in_order_after_restart() {
             statuses: vec![503; down],
         },
     );
-    let child = spawn_run(&env);
+    let daemon = spawn_run(&env);
     let all = wait_for(Duration::from_secs(30), || {
         env.server
             .seen("/hook")
@@ -339,7 +314,7 @@ fn alerts_pending_through_a_sigkill_are_all_delivered_in_order_after_restart() {
             .count()
             >= 20
     });
-    stop(child, "TERM");
+    daemon.stop(Duration::from_secs(15));
     assert!(all, "not all delivered");
     let delivered: Vec<String> = env
         .server
@@ -368,11 +343,11 @@ fn a_dead_endpoint_does_not_delay_a_live_one() {
         &webhook(&env, "/dead", "[\"10s\"]").replace("timeout = \"2s\"", "timeout = \"30s\""),
     );
     env.append_config(&webhook(&env, "/live", "[\"1s\"]"));
-    let child = spawn_run(&env);
+    let daemon = spawn_run(&env);
     let all = wait_for(Duration::from_secs(20), || {
         env.server.seen("/live").len() >= 5
     });
-    stop(child, "TERM");
+    daemon.stop(Duration::from_secs(15));
     assert!(all, "the live endpoint did not get every alert");
     let polled_at = env.server.seen("/many.xml")[0].at;
     for request in env.server.seen("/live") {
