@@ -32,6 +32,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use encoding_rs::Encoding;
@@ -160,9 +161,26 @@ pub fn parse_feed(
         // changes with the title, or a random UUID); an empty id tells us there was none.
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser.parse(body.as_ref()).map_err(|e| Error::NotAFeed {
-        reason: e.to_string(),
-    })?;
+    // quick-xml (inside feed-rs) asserts instead of failing on some malformed documents: an XML
+    // declaration naming another encoding after the start of the document panics it. That is
+    // this document's parse error, not the poller's; nothing outlives the call to be left
+    // inconsistent by the unwinding.
+    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(body.as_ref())));
+    let feed = match parsed {
+        Ok(feed) => feed.map_err(|e| Error::NotAFeed {
+            reason: e.to_string(),
+        })?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            return Err(Error::NotAFeed {
+                reason: format!("the XML parser failed: {message}"),
+            });
+        }
+    };
     let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
     let latest = now + FUTURE_TOLERANCE;
     let items = feed
@@ -1106,6 +1124,22 @@ mod tests {
         assert_eq!(first[0].guid, None);
         assert_eq!(first[0].keys, second[0].keys);
         assert!(first[0].keys[0].0.starts_with("anon:example.org/"));
+    }
+
+    #[test]
+    fn a_panic_in_the_xml_parser_is_a_parse_error() {
+        // Found by fuzzing (tests/fixtures/fuzz/): quick-xml asserts on a second declaration.
+        let rss = rss_with(
+            "<item><title>A story</title>\
+             <description>Pasted: <?xml version=\"1.0\" encoding=\"windows-1251\"?></description>\
+             </item>",
+        );
+        let err = parse_feed(rss.as_bytes(), None, &url(), now()).expect_err("an error");
+        assert!(
+            err.to_string()
+                .starts_with("not a feed: the XML parser failed: set_encoding()"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod demo;
+mod fuzz_regressions;
 mod hostile;
 mod pipeline;
 mod read;
