@@ -16,8 +16,8 @@
 //!   id and the entry would be "new" on every poll; an entry with a guid but no link has the
 //!   title-and-date key as well, so a reissued guid finds its story again;
 //! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
-//!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible
-//!   characters dropped and whitespace collapsed;
+//!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible and
+//!   control characters dropped and whitespace collapsed;
 //! - a content hash over a form that also folds quote styles, so an edit of whitespace,
 //!   quotes, soft hyphens or invisible characters is not an edit;
 //! - bounds: a title is cut at 2 KiB and a body at 1 MiB of text (the raw HTML at four times
@@ -554,9 +554,9 @@ fn is_invisible(c: char) -> bool {
         | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Unicode NFC, invisible characters removed, every kind of space made a plain space, runs of
-/// spaces collapsed, lines trimmed and blank lines dropped: paragraphs are separated by one
-/// `\n`.
+/// Unicode NFC, invisible and control characters removed, every kind of space made a plain
+/// space, runs of spaces collapsed, lines trimmed and blank lines dropped: paragraphs are
+/// separated by one `\n`.
 pub fn normalize_text(s: &str) -> String {
     // NFC decomposes and recomposes every character, which costs more than the rest of the
     // stage together; text the quick check finds composed already (all ASCII, and nearly all
@@ -568,7 +568,9 @@ pub fn normalize_text(s: &str) -> String {
     }
 }
 
-/// The whitespace and invisible-character half of [`normalize_text`], over NFC characters.
+/// The whitespace, invisible- and control-character half of [`normalize_text`], over NFC
+/// characters. Control characters (an escape sequence, a NUL) are no text, and would reach a
+/// terminal as they are.
 fn collapse_spaces(chars: impl Iterator<Item = char>, len: usize) -> String {
     let mut out = String::with_capacity(len);
     let mut pending_space = false;
@@ -587,6 +589,8 @@ fn collapse_spaces(chars: impl Iterator<Item = char>, len: usize) -> String {
             continue;
         } else if c.is_whitespace() {
             pending_space = !out.is_empty();
+            continue;
+        } else if c.is_control() {
             continue;
         }
         if pending_newline {
@@ -774,6 +778,11 @@ mod tests {
             ("nfc", "e\u{301}", "é"),
             ("trimmed", "  \n text \n ", "text"),
             ("spaces_collapsed", "a \t  b", "a b"),
+            (
+                "control_characters_dropped",
+                "red\u{1B}[0m\u{0}text\u{7F}",
+                "red[0mtext",
+            ),
         ];
         for (name, input, expected) in cases {
             assert_eq!(normalize_text(input), expected, "{name}");
