@@ -558,24 +558,27 @@ fn is_invisible(c: char) -> bool {
 /// space, runs of spaces collapsed, lines trimmed and blank lines dropped: paragraphs are
 /// separated by one `\n`.
 pub fn normalize_text(s: &str) -> String {
+    // NFC comes last: a character dropped between a letter and its combining mark ("e", soft
+    // hyphen, U+0301) leaves a pair that composes. Composing creates no space, invisible or
+    // control character, so the text stays collapsed.
+    let text = collapse_spaces(s);
     // NFC decomposes and recomposes every character, which costs more than the rest of the
     // stage together; text the quick check finds composed already (all ASCII, and nearly all
     // news copy, RFC 5198 asks for NFC on the wire) is NFC as it stands (UAX #15, §9).
-    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        collapse_spaces(s.chars(), s.len())
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        text
     } else {
-        collapse_spaces(s.nfc(), s.len())
+        text.nfc().collect()
     }
 }
 
-/// The whitespace, invisible- and control-character half of [`normalize_text`], over NFC
-/// characters. Control characters (an escape sequence, a NUL) are no text, and would reach a
-/// terminal as they are.
-fn collapse_spaces(chars: impl Iterator<Item = char>, len: usize) -> String {
-    let mut out = String::with_capacity(len);
+/// The whitespace, invisible- and control-character half of [`normalize_text`]. Control
+/// characters (an escape sequence, a NUL) are no text, and would reach a terminal as they are.
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     let mut pending_newline = false;
-    for c in chars {
+    for c in s.chars() {
         if c.is_ascii_alphanumeric() || c.is_ascii_punctuation() {
             // The common case first: nothing to decide.
         } else if is_invisible(c) {
@@ -783,6 +786,7 @@ mod tests {
                 "red\u{1B}[0m\u{0}text\u{7F}",
                 "red[0mtext",
             ),
+            ("nfc_after_dropping", "Cafe\u{AD}\u{301}", "Café"),
         ];
         for (name, input, expected) in cases {
             assert_eq!(normalize_text(input), expected, "{name}");
