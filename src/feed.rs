@@ -408,7 +408,8 @@ fn normalize_entry(
 /// text node costs no more than a long article.
 fn bounded_text(html: &str, max: usize) -> String {
     let mut text = html_to_text(clip(html, max.saturating_mul(RAW_PER_TEXT)));
-    let kept = clip(&text, max).len();
+    // A cut after a space or line break would leave it at the end, untrimmed.
+    let kept = clip(&text, max).trim_end().len();
     text.truncate(kept);
     text
 }
@@ -1023,6 +1024,10 @@ mod tests {
         let body = bounded_text(&huge, MAX_BODY_LEN);
         assert!(body.len() <= MAX_BODY_LEN && body.len() > MAX_BODY_LEN - 16);
         assert!(body.starts_with("Пхеньян Пхеньян"));
+        // Found with the fuzz invariants (tests/fixtures/fuzz/): a cut after a space kept it.
+        let cut_after_space = bounded_text(&"abc ".repeat(600), MAX_TITLE_LEN);
+        assert_eq!(cut_after_space.len(), MAX_TITLE_LEN - 1);
+        assert!(cut_after_space.ends_with("abc"));
     }
 
     #[test]
