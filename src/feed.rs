@@ -16,8 +16,8 @@
 //!   id and the entry would be "new" on every poll; an entry with a guid but no link has the
 //!   title-and-date key as well, so a reissued guid finds its story again;
 //! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
-//!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible
-//!   characters dropped and whitespace collapsed;
+//!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible and
+//!   control characters dropped and whitespace collapsed;
 //! - a content hash over a form that also folds quote styles, so an edit of whitespace,
 //!   quotes, soft hyphens or invisible characters is not an edit;
 //! - bounds: a title is cut at 2 KiB and a body at 1 MiB of text (the raw HTML at four times
@@ -32,6 +32,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use encoding_rs::Encoding;
@@ -160,9 +161,26 @@ pub fn parse_feed(
         // changes with the title, or a random UUID); an empty id tells us there was none.
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser.parse(body.as_ref()).map_err(|e| Error::NotAFeed {
-        reason: e.to_string(),
-    })?;
+    // quick-xml (inside feed-rs) asserts instead of failing on some malformed documents: an XML
+    // declaration naming another encoding after the start of the document panics it. That is
+    // this document's parse error, not the poller's; nothing outlives the call to be left
+    // inconsistent by the unwinding.
+    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(body.as_ref())));
+    let feed = match parsed {
+        Ok(feed) => feed.map_err(|e| Error::NotAFeed {
+            reason: e.to_string(),
+        })?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            return Err(Error::NotAFeed {
+                reason: format!("the XML parser failed: {message}"),
+            });
+        }
+    };
     let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
     let latest = now + FUTURE_TOLERANCE;
     let items = feed
@@ -390,7 +408,8 @@ fn normalize_entry(
 /// text node costs no more than a long article.
 fn bounded_text(html: &str, max: usize) -> String {
     let mut text = html_to_text(clip(html, max.saturating_mul(RAW_PER_TEXT)));
-    let kept = clip(&text, max).len();
+    // A cut after a space or line break would leave it at the end, untrimmed.
+    let kept = clip(&text, max).trim_end().len();
     text.truncate(kept);
     text
 }
@@ -536,26 +555,31 @@ fn is_invisible(c: char) -> bool {
         | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Unicode NFC, invisible characters removed, every kind of space made a plain space, runs of
-/// spaces collapsed, lines trimmed and blank lines dropped: paragraphs are separated by one
-/// `\n`.
+/// Unicode NFC, invisible and control characters removed, every kind of space made a plain
+/// space, runs of spaces collapsed, lines trimmed and blank lines dropped: paragraphs are
+/// separated by one `\n`.
 pub fn normalize_text(s: &str) -> String {
+    // NFC comes last: a character dropped between a letter and its combining mark ("e", soft
+    // hyphen, U+0301) leaves a pair that composes. Composing creates no space, invisible or
+    // control character, so the text stays collapsed.
+    let text = collapse_spaces(s);
     // NFC decomposes and recomposes every character, which costs more than the rest of the
     // stage together; text the quick check finds composed already (all ASCII, and nearly all
     // news copy, RFC 5198 asks for NFC on the wire) is NFC as it stands (UAX #15, §9).
-    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        collapse_spaces(s.chars(), s.len())
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        text
     } else {
-        collapse_spaces(s.nfc(), s.len())
+        text.nfc().collect()
     }
 }
 
-/// The whitespace and invisible-character half of [`normalize_text`], over NFC characters.
-fn collapse_spaces(chars: impl Iterator<Item = char>, len: usize) -> String {
-    let mut out = String::with_capacity(len);
+/// The whitespace, invisible- and control-character half of [`normalize_text`]. Control
+/// characters (an escape sequence, a NUL) are no text, and would reach a terminal as they are.
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     let mut pending_newline = false;
-    for c in chars {
+    for c in s.chars() {
         if c.is_ascii_alphanumeric() || c.is_ascii_punctuation() {
             // The common case first: nothing to decide.
         } else if is_invisible(c) {
@@ -569,6 +593,8 @@ fn collapse_spaces(chars: impl Iterator<Item = char>, len: usize) -> String {
             continue;
         } else if c.is_whitespace() {
             pending_space = !out.is_empty();
+            continue;
+        } else if c.is_control() {
             continue;
         }
         if pending_newline {
@@ -756,6 +782,12 @@ mod tests {
             ("nfc", "e\u{301}", "é"),
             ("trimmed", "  \n text \n ", "text"),
             ("spaces_collapsed", "a \t  b", "a b"),
+            (
+                "control_characters_dropped",
+                "red\u{1B}[0m\u{0}text\u{7F}",
+                "red[0mtext",
+            ),
+            ("nfc_after_dropping", "Cafe\u{AD}\u{301}", "Café"),
         ];
         for (name, input, expected) in cases {
             assert_eq!(normalize_text(input), expected, "{name}");
@@ -992,6 +1024,10 @@ mod tests {
         let body = bounded_text(&huge, MAX_BODY_LEN);
         assert!(body.len() <= MAX_BODY_LEN && body.len() > MAX_BODY_LEN - 16);
         assert!(body.starts_with("Пхеньян Пхеньян"));
+        // Found with the fuzz invariants (tests/fixtures/fuzz/): a cut after a space kept it.
+        let cut_after_space = bounded_text(&"abc ".repeat(600), MAX_TITLE_LEN);
+        assert_eq!(cut_after_space.len(), MAX_TITLE_LEN - 1);
+        assert!(cut_after_space.ends_with("abc"));
     }
 
     #[test]
@@ -1106,6 +1142,22 @@ mod tests {
         assert_eq!(first[0].guid, None);
         assert_eq!(first[0].keys, second[0].keys);
         assert!(first[0].keys[0].0.starts_with("anon:example.org/"));
+    }
+
+    #[test]
+    fn a_panic_in_the_xml_parser_is_a_parse_error() {
+        // Found by fuzzing (tests/fixtures/fuzz/): quick-xml asserts on a second declaration.
+        let rss = rss_with(
+            "<item><title>A story</title>\
+             <description>Pasted: <?xml version=\"1.0\" encoding=\"windows-1251\"?></description>\
+             </item>",
+        );
+        let err = parse_feed(rss.as_bytes(), None, &url(), now()).expect_err("an error");
+        assert!(
+            err.to_string()
+                .starts_with("not a feed: the XML parser failed: set_encoding()"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod cli;
 mod crash;
 mod demo;
+mod fuzz_regressions;
 mod hostile;
 mod pipeline;
 mod read;
