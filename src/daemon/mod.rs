@@ -522,7 +522,9 @@ pub async fn run(
     let mut summary = PassSummary::default();
     repair_log(&ctx).await;
     // Alerts committed before a crash are delivered first.
-    let mut log_behind = deliver_log(&ctx).await;
+    // When alert log lines are left behind, the moment to try them again: kept across turns
+    // of the loop, which wakes more often than that.
+    let mut log_retry = retry_after_failure(deliver_log(&ctx).await);
     let (mut workers_stop, mut webhooks) = start_webhooks(&ctx);
     let mut watchdog = systemd::watchdog_period().map(tokio::time::interval);
     let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
@@ -582,7 +584,7 @@ pub async fn run(
                         tally(&mut summary, &result);
                         if let Ok(Outcome::Updated { .. }) = result {
                             ctx.wake.send_replace(());
-                            log_behind = deliver_log(&ctx).await;
+                            log_retry = retry_after_failure(deliver_log(&ctx).await);
                         }
                         systemd::status(&status_line(&ctx, &summary).await);
                     }
@@ -627,8 +629,8 @@ pub async fn run(
                     Err(error) => tracing::warn!(error = %error, "checkpoint failed"),
                 }
             }
-            _ = tokio::time::sleep(RETRY), if log_behind => {
-                log_behind = deliver_log(&ctx).await;
+            _ = tokio::time::sleep_until(log_retry.unwrap_or_else(tokio::time::Instant::now)), if log_retry.is_some() => {
+                log_retry = retry_after_failure(deliver_log(&ctx).await);
             }
             _ = tokio::time::sleep(sleep) => {}
         }
@@ -699,6 +701,11 @@ async fn repair_log(ctx: &Context) {
         }
         Err(error) => tracing::warn!(sink = LOG_SINK, error = %error, "alert log repair stopped"),
     }
+}
+
+/// When to try again after an attempt that left work `behind`: after [`RETRY`], or never.
+fn retry_after_failure(behind: bool) -> Option<tokio::time::Instant> {
+    behind.then(|| tokio::time::Instant::now() + RETRY)
 }
 
 /// Appends pending alerts to the alert log; returns whether some are left behind, to be

@@ -21,7 +21,7 @@ use crate::{Env, Feed, feed, wait_for};
 
 /// The seed of a run's random choices: `STORYWATCH_FAULT_SEED`, else a fresh one. Printed, so
 /// a failure can be replayed.
-fn fault_seed(test: &str) -> u64 {
+pub(crate) fn fault_seed(test: &str) -> u64 {
     let seed = match std::env::var("STORYWATCH_FAULT_SEED") {
         Ok(value) => value
             .trim()
@@ -68,15 +68,15 @@ const SUBJECTS: &[&str] = &[
 
 /// The feeds the test serves. Every item's text follows from (seed, feed, item, version);
 /// an edit bumps an item's version and republishes its feed (a new ETag).
-struct Newsroom {
+pub(crate) struct Newsroom {
     seed: u64,
     names: Vec<String>,
     paths: Vec<String>,
-    versions: Vec<Vec<u32>>,
+    pub(crate) versions: Vec<Vec<u32>>,
 }
 
 impl Newsroom {
-    fn new(seed: u64, feeds: usize, items: usize) -> Newsroom {
+    pub(crate) fn new(seed: u64, feeds: usize, items: usize) -> Newsroom {
         Newsroom {
             seed,
             names: (0..feeds).map(|f| format!("Wire {f}")).collect(),
@@ -93,7 +93,7 @@ impl Newsroom {
             .collect()
     }
 
-    fn publish_all(&self, server: &Server) {
+    pub(crate) fn publish_all(&self, server: &Server) {
         for f in 0..self.paths.len() {
             self.publish(server, f);
         }
@@ -162,7 +162,13 @@ impl Newsroom {
     }
 
     /// Edits `items` random items in each of `feeds` random feeds and republishes those feeds.
-    fn edit(&mut self, rng: &mut fastrand::Rng, server: &Server, feeds: usize, items: usize) {
+    pub(crate) fn edit(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        server: &Server,
+        feeds: usize,
+        items: usize,
+    ) {
         for _ in 0..feeds {
             let f = rng.usize(..self.versions.len());
             for _ in 0..items {
@@ -176,7 +182,7 @@ impl Newsroom {
 
 /// Polls every second (the shortest interval the config allows), four feeds in flight at once
 /// (they all live on one host).
-fn write_fast_config(env: &Env, room: &Newsroom) {
+pub(crate) fn write_fast_config(env: &Env, room: &Newsroom) {
     env.write_config(&room.feeds(), "per_host = 4");
     let path = env.path("storywatch.toml");
     let text = std::fs::read_to_string(&path).expect("config");
@@ -443,7 +449,7 @@ fn check_alerts(db: &Connection, moment: &str) -> usize {
 
 /// The ids of an alert log's lines, in order; panics on a line that is not whole JSON (a torn
 /// line: no final newline, or cut mid-object). A missing file has no lines.
-fn log_ids(path: &Path) -> Vec<String> {
+pub(crate) fn log_ids(path: &Path) -> Vec<String> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -474,7 +480,7 @@ fn has_a_line(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.contains(&b'\n'))
 }
 
-fn alert_ids(env: &Env) -> HashSet<String> {
+pub(crate) fn alert_ids(env: &Env) -> HashSet<String> {
     let db = env.db();
     let mut stmt = db.prepare("SELECT id FROM alerts").expect("prepare");
     stmt.query_map([], |r| r.get(0))
@@ -505,7 +511,7 @@ fn wait_drained(env: &Env, feeds: usize, since: i64) -> bool {
 }
 
 /// The daemon's log, for an assertion message.
-fn daemon_log_tail(env: &Env) -> String {
+pub(crate) fn daemon_log_tail(env: &Env) -> String {
     let text = std::fs::read_to_string(env.path("daemon.log")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")

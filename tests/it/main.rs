@@ -5,6 +5,7 @@
 mod cli;
 mod crash;
 mod demo;
+mod faults;
 mod fuzz_regressions;
 mod hostile;
 mod pipeline;
@@ -174,6 +175,11 @@ impl Daemon {
             .status()
             .expect("kill");
         assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Whether the daemon is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
     }
 
     /// SIGKILL, as a crash or the OOM killer would; returns once the process is gone.
