@@ -184,13 +184,7 @@ impl Newsroom {
 /// (they all live on one host).
 pub(crate) fn write_fast_config(env: &Env, room: &Newsroom) {
     env.write_config(&room.feeds(), "per_host = 4");
-    let path = env.path("storywatch.toml");
-    let text = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        text.replace("interval = \"1h\"", "interval = \"1s\""),
-    )
-    .expect("write config");
+    env.edit_config("interval = \"1h\"", "interval = \"1s\"");
 }
 
 /// Edits (two items in each of `feeds` feeds) every 100 ms for `span`.

@@ -76,12 +76,16 @@ fn integrity(env: &Env) -> String {
         .expect("integrity_check")
 }
 
-/// Starts the daemon on a newsroom of [`FEEDS`] × [`ITEMS`] and waits for its first pass to
-/// be stored and logged (one `new` alert per item).
+/// Starts the daemon on a newsroom of [`FEEDS`] × [`ITEMS`], its alert log at `log`, and
+/// waits for its first pass to be stored and logged (one `new` alert per item).
 fn start_newsroom(env: &Env, seed: u64, log: &Path) -> (Newsroom, Daemon) {
     let room = Newsroom::new(seed, FEEDS, ITEMS);
     room.publish_all(&env.server);
     write_fast_config(env, &room);
+    let default = env.path("data/alerts.jsonl");
+    if log != default {
+        env.edit_config(&format!("{default:?}"), &format!("{log:?}"));
+    }
     let daemon = env.spawn_run();
     assert!(
         wait_for(Duration::from_secs(60), || all_logged(
@@ -312,28 +316,7 @@ fn a_full_disk_under_the_alert_log_alone_is_one_error_and_the_log_catches_up() {
         return;
     };
     let log = env.path("logs/alerts.jsonl");
-    let room = Newsroom::new(seed, FEEDS, ITEMS);
-    room.publish_all(&env.server);
-    write_fast_config(&env, &room);
-    let config = env.path("storywatch.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let moved = text.replace(
-        &format!("{:?}", env.path("data/alerts.jsonl")),
-        &format!("{log:?}"),
-    );
-    assert_ne!(moved, text, "the log path is in the config");
-    std::fs::write(&config, moved).expect("config");
-    let mut daemon = env.spawn_run();
-    assert!(
-        wait_for(Duration::from_secs(60), || all_logged(
-            &env,
-            &log,
-            FEEDS * ITEMS
-        )),
-        "the first pass was not logged:\n{}",
-        daemon_log_tail(&env)
-    );
-    let mut room = room;
+    let (mut room, mut daemon) = start_newsroom(&env, seed, &log);
 
     let filler = disk.fill();
     room.edit(&mut rng, &env.server, 1, 3);
@@ -393,13 +376,7 @@ fn the_clock_moved_a_day_back_or_forward_neither_stalls_nor_storms_the_schedule(
     env.server.feed("/a.xml", crate::fixture("nknews.xml"));
     env.server.feed("/b.xml", crate::fixture("kcna-watch.xml"));
     env.write_config(&[feed("A", "/a.xml"), feed("B", "/b.xml")], "");
-    let config = env.path("storywatch.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    std::fs::write(
-        &config,
-        text.replace("interval = \"1h\"", "interval = \"4s\""),
-    )
-    .expect("config");
+    env.edit_config("interval = \"1h\"", "interval = \"4s\"");
     // The daemon's wall clock is the real one plus the offset in this file, read at every
     // call; its monotonic clock is left alone, as a clock change leaves it.
     let offset = env.path("clock-offset");

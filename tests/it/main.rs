@@ -88,6 +88,14 @@ impl Env {
         std::fs::write(self.path("storywatch.toml"), text).expect("write config");
     }
 
+    /// Replaces `from` (which must be there) by `to` in the config.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let path = self.path("storywatch.toml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        assert!(text.contains(from), "{from} is not in the config");
+        std::fs::write(path, text.replace(from, to)).expect("write config");
+    }
+
     /// Appends TOML (webhook tables) to the config.
     pub fn append_config(&self, toml: &str) {
         let path = self.path("storywatch.toml");
