@@ -5,6 +5,11 @@
 //! on shutdown, and the outbox is drained by the loop itself. Concurrency is bounded twice: a
 //! global limit (`poll.concurrency`) and `poll.per_host` requests in flight per host, so one
 //! publisher with many feeds is not hammered.
+//!
+//! Nothing passing stops the daemon: a database locked by an analyst or on a full disk is
+//! waited out at start and on every write ([`crate::store::patience`]), alert log lines the
+//! log's disk refused are retried every second, and the schedule follows the wall clock
+//! when it is moved back ([`scheduler::Clock`]).
 
 pub mod pipeline;
 pub mod scheduler;
