@@ -82,6 +82,8 @@ pub struct Context {
     pub db_health: Arc<Health>,
     /// Episodes of the alert log refusing appends (its disk full).
     pub log_health: Arc<Health>,
+    /// Each configured feed's position in `config.feeds`, by URL.
+    feed_index: HashMap<String, usize>,
 }
 
 /// The configured webhook endpoints, with their secrets loaded: a missing secret is an error
@@ -277,6 +279,12 @@ impl Context {
             wake: watch::channel(()).0,
             db_health,
             log_health,
+            feed_index: config
+                .feeds
+                .iter()
+                .enumerate()
+                .map(|(i, feed)| (feed.url.to_string(), i))
+                .collect(),
             config,
         };
         ctx.sync_feeds()?;
@@ -293,12 +301,12 @@ impl Context {
         Ok(store::lock(&self.store).sync_feeds(&configured)?)
     }
 
-    fn feed_config(&self, feed: &FeedState) -> Option<FeedConfig> {
-        self.config
-            .feeds
-            .iter()
-            .find(|f| f.url.as_str() == feed.url)
-            .cloned()
+    /// The config of a stored feed, found by URL in the index built with the context: the
+    /// scheduler asks for every feed at every turn, and a search would be quadratic.
+    fn feed_config(&self, feed: &FeedState) -> Option<&FeedConfig> {
+        self.feed_index
+            .get(&feed.url)
+            .and_then(|&i| self.config.feeds.get(i))
     }
 }
 
@@ -453,6 +461,7 @@ pub async fn poll_pass(
             continue;
         };
         if all || scheduler::is_due(feed.next_poll_at, now, config.interval(&ctx.config.poll)) {
+            let config = config.clone();
             spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
         }
     }
@@ -575,6 +584,7 @@ pub async fn run(
             let interval = config.interval(&ctx.config.poll);
             if scheduler::is_due(feed.next_poll_at, now, interval) {
                 in_flight.insert(feed.id);
+                let config = config.clone();
                 spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
             } else if let Some(next) = feed.next_poll_at {
                 sleep = sleep.min((next - now).to_std().unwrap_or(Duration::ZERO));
