@@ -156,7 +156,7 @@ impl Context {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<Context>, Error> {
         let health = Health::new("database");
-        let mut wait = Duration::from_millis(100);
+        let mut backoff = store::patience::Backoff::default();
         loop {
             let attempt = config.clone();
             let result = tokio::task::spawn_blocking(move || Context::start(attempt))
@@ -176,9 +176,8 @@ impl Context {
             health.failed(&error, busy);
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(backoff.next_wait()) => {}
             }
-            wait = (wait * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -561,18 +560,14 @@ pub async fn run(
                 moved = moved => { moved?; }
             }
         }
-        let feeds = match store::with_store(&ctx.store, |s| s.active_feeds()).await {
-            Ok(feeds) => feeds,
+        // The longest this turn sleeps: shortened below to the next poll due.
+        let (feeds, mut sleep) = match store::with_store(&ctx.store, |s| s.active_feeds()).await {
+            Ok(feeds) => (feeds, MAX_SLEEP),
             Err(error) if error.is_transient() => {
                 ctx.db_health.failed(&error, error.is_busy());
-                Vec::new()
+                (Vec::new(), RETRY)
             }
             Err(error) => return Err(error.into()),
-        };
-        let mut sleep = if feeds.is_empty() && ctx.db_health.failing() {
-            RETRY
-        } else {
-            MAX_SLEEP
         };
         for feed in feeds {
             if in_flight.contains(&feed.id) {

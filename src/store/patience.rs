@@ -19,6 +19,25 @@ const FIRST_WAIT: Duration = Duration::from_millis(50);
 /// about this long (plus, for a lock, nothing: SQLite's busy handler sees the release).
 const MAX_WAIT: Duration = Duration::from_secs(1);
 
+/// The waits between attempts: [`FIRST_WAIT`], doubling up to [`MAX_WAIT`].
+#[derive(Debug)]
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff(FIRST_WAIT)
+    }
+}
+
+impl Backoff {
+    /// The wait before the next attempt.
+    pub fn next_wait(&mut self) -> Duration {
+        let wait = self.0;
+        self.0 = (wait * 2).min(MAX_WAIT);
+        wait
+    }
+}
+
 /// The state of one resource (the database, the alert log) over a run: fine, or in an
 /// episode of failures since a moment. Shared by every task that uses the resource.
 #[derive(Debug)]
@@ -64,7 +83,8 @@ impl Health {
     }
 
     /// Whether an episode is running.
-    pub fn failing(&self) -> bool {
+    #[cfg(test)]
+    fn failing(&self) -> bool {
         self.episode
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -81,7 +101,7 @@ where
     T: Send + 'static,
     F: FnMut(&mut Store) -> Result<T, Error> + Send + 'static,
 {
-    let mut wait = FIRST_WAIT;
+    let mut backoff = Backoff::default();
     loop {
         let shared = Arc::clone(store);
         let (back, result) = tokio::task::spawn_blocking(move || {
@@ -97,8 +117,7 @@ where
             Err(error) if error.is_transient() => {
                 health.failed(&error, error.is_busy());
                 f = back;
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(MAX_WAIT);
+                tokio::time::sleep(backoff.next_wait()).await;
             }
             Err(error) => return Err(error),
         }
