@@ -31,8 +31,6 @@ use crate::model::{AlertKind, FilterMode};
 
 /// Default database file.
 pub const DEFAULT_DATABASE: &str = "data/storywatch.db";
-/// Default folder of seed articles.
-pub const DEFAULT_SEEDS: &str = "seeds";
 /// Default log level when `RUST_LOG` is not set.
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 /// The log levels `log_level` takes.
@@ -87,8 +85,9 @@ pub struct Config {
     pub path: PathBuf,
     /// SQLite database file (default `data/storywatch.db`).
     pub database: PathBuf,
-    /// Folder of seed articles (default `seeds`).
-    pub seeds: PathBuf,
+    /// A folder of seed articles besides the built-in ones (default none). It exists when the
+    /// config loaded.
+    pub seeds: Option<PathBuf>,
     /// Log level when `RUST_LOG` is not set (default `info`).
     pub log_level: String,
     /// Size of the write-ahead log past which the daemon warns (default 256 MiB): a reader
@@ -396,7 +395,11 @@ impl Config {
 
         let _ = writeln!(out, "config {}", self.path.display());
         kv(&mut out, "database", &self.database.display().to_string());
-        kv(&mut out, "seeds", &self.seeds.display().to_string());
+        let seeds = match &self.seeds {
+            Some(dir) => format!("built in, and {}", dir.display()),
+            None => "built in".to_owned(),
+        };
+        kv(&mut out, "seeds", &seeds);
         kv(&mut out, "log_level", &self.log_level);
         kv(&mut out, "wal_warn_size", &format_size(self.wal_warn_size));
 
@@ -814,6 +817,34 @@ impl Ctx<'_> {
         }
     }
 
+    /// The optional folder of extra seeds: named, it must be a folder that exists, or its
+    /// seeds would be missing without a word.
+    fn seeds(&self, v: Option<Spanned<PathBuf>>) -> Result<Option<PathBuf>, Error> {
+        let Some(v) = v else {
+            return Ok(None);
+        };
+        let span = v.span();
+        let dir = self.path(Some(v), "seeds", "")?;
+        if dir.is_dir() {
+            return Ok(Some(dir));
+        }
+        let shown = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+        let what = if dir.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
+        Err(self.invalid(
+            &span,
+            "seeds",
+            format!(
+                "{} {what} (a relative path is taken from the working directory); the \
+                 built-in seed needs no folder, so remove the key or create the folder",
+                shown.display()
+            ),
+        ))
+    }
+
     /// A size that must not be zero.
     fn size(&self, v: &Spanned<RawSize>, key: &str) -> Result<u64, Error> {
         let n = match v.get_ref() {
@@ -845,7 +876,7 @@ impl Ctx<'_> {
         Ok(Config {
             path: self.path.to_path_buf(),
             database: self.path(raw.database, "database", DEFAULT_DATABASE)?,
-            seeds: self.path(raw.seeds, "seeds", DEFAULT_SEEDS)?,
+            seeds: self.seeds(raw.seeds)?,
             log_level: self.log_level(raw.log_level)?,
             wal_warn_size: match &raw.wal_warn_size {
                 Some(v) => self.size(v, "wal_warn_size")?,
@@ -1163,7 +1194,7 @@ mod tests {
             let c = ok(text);
             assert_eq!(c.path, Path::new("test.toml"));
             assert_eq!(c.database, Path::new("data/storywatch.db"));
-            assert_eq!(c.seeds, Path::new("seeds"));
+            assert_eq!(c.seeds, None);
             assert_eq!(c.poll, Poll::default());
             assert_eq!(c.poll.interval, Duration::from_secs(900));
             assert_eq!(c.poll.concurrency, 16);
@@ -1207,7 +1238,7 @@ mod tests {
     #[test]
     fn design_example_parses_with_every_value() {
         let text = r#"database = "var/sw.db"
-seeds = "my-seeds"
+seeds = "seeds"
 
 [poll]
 interval = "1h 30m"
@@ -1253,7 +1284,8 @@ filter = "none"
 "#;
         let c = ok(text);
         assert_eq!(c.database, Path::new("var/sw.db"));
-        assert_eq!(c.seeds, Path::new("my-seeds"));
+        // cargo runs unit tests in the package's folder, where `seeds/` exists.
+        assert_eq!(c.seeds.as_deref(), Some(Path::new("seeds")));
         assert_eq!(c.poll.interval, Duration::from_secs(5400));
         assert_eq!(c.poll.concurrency, 4);
         assert_eq!(c.poll.per_host, 1);
@@ -1629,6 +1661,21 @@ filter = "none"
         let c = ok("[topic.groups]\ndprk = [\" DPRK \", \"DPRK\", \"북한\"]\n");
         let groups = c.topic.groups.expect("groups");
         assert_eq!(groups["dprk"], vec!["DPRK", "북한"]);
+    }
+
+    #[test]
+    fn a_seeds_folder_that_is_missing_is_an_error_at_its_line() {
+        let message = invalid(
+            "database = \"x.db\"\nseeds = \"no-such-folder\"\n",
+            "seeds",
+            2,
+        );
+        assert!(
+            message.contains("no-such-folder") && message.contains("does not exist"),
+            "{message}"
+        );
+        let message = invalid("seeds = \"Cargo.toml\"\n", "seeds", 1);
+        assert!(message.contains("is not a folder"), "{message}");
     }
 
     #[test]

@@ -173,11 +173,9 @@ async fn cycle(
     let mut text = format!(
         "# Written by `storywatch demo`; removed when it ends.\n\
          database = {}\n\
-         seeds = {}                # no such folder: the demo starts from an empty database\n\
          log_level = \"warn\"\n\n\
          [alerts]\nlog = {}\n",
         config::quote(&database.to_string_lossy()),
-        config::quote(&dir.join("seeds").to_string_lossy()),
         config::quote(&log_path.to_string_lossy()),
     );
     for feed in &FEEDS {
@@ -305,7 +303,7 @@ fn count_stories(feed: &SampleFeed, url: &str) -> Result<usize, Error> {
     let url = Url::parse(url).map_err(|e| sample(e.to_string()))?;
     let items = crate::feed::parse_feed(feed.body.as_bytes(), None, &url, chrono::Utc::now())
         .map_err(|e| sample(e.to_string()))?;
-    Ok(items.len())
+    Ok(items.items.len())
 }
 
 /// An alert as the alert log holds it (the alert JSON of DESIGN.md), with what the demo shows.

@@ -7,7 +7,9 @@
 //! most 5 redirects and only to http(s) URLs (a feed redirected to `ftp:` or `file:` is an
 //! error that says so), and a body limit enforced while streaming the *decompressed* body, so a
 //! small gzip or brotli bomb is abandoned after `max_body` bytes instead of inflating in
-//! memory. It hands the parser the raw bytes and the `charset` the server declared; it does not
+//! memory. A body that is gzip without saying so (no `Content-Encoding`: a `.xml.gz` file, or
+//! a server that compressed twice) is inflated under the same limit, as feedparser does. It
+//! hands the parser the raw bytes and the `charset` the server declared; it does not
 //! decode text, parse, schedule or retry: a failure is returned, and the scheduler decides when
 //! to come back.
 
@@ -208,6 +210,16 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        let body = inflate_undeclared_gzip(body, max).map_err(|reason| match reason {
+            Inflate::TooLarge => Error::TooLarge {
+                url: url.to_string(),
+                limit: max,
+            },
+            Inflate::Corrupt(reason) => Error::Request {
+                url: url.to_string(),
+                reason: format!("the body is gzip that does not inflate: {reason}"),
+            },
+        })?;
         Ok(Fetched::Body {
             status: status.as_u16(),
             body,
@@ -242,6 +254,31 @@ impl Fetcher {
             }
         }
     }
+}
+
+/// Why a gzip body could not be inflated.
+#[derive(Debug, PartialEq)]
+enum Inflate {
+    TooLarge,
+    Corrupt(String),
+}
+
+/// The body inflated when it starts with the gzip magic number (RFC 1952 §2.3.1), which no
+/// feed, XML or JSON, can start with; any other body as it is. At most `max` bytes inflated.
+fn inflate_undeclared_gzip(body: Vec<u8>, max: u64) -> Result<Vec<u8>, Inflate> {
+    use std::io::Read as _;
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(body);
+    }
+    let mut inflated = Vec::new();
+    flate2::read::MultiGzDecoder::new(body.as_slice())
+        .take(max.saturating_add(1))
+        .read_to_end(&mut inflated)
+        .map_err(|e| Inflate::Corrupt(e.to_string()))?;
+    if inflated.len() as u64 > max {
+        return Err(Inflate::TooLarge);
+    }
+    Ok(inflated)
 }
 
 /// Why a redirect was not followed; reqwest puts it under its "error following redirect".
@@ -369,6 +406,42 @@ mod tests {
         ];
         for (name, value, expected) in cases {
             assert_eq!(charset_param(value).as_deref(), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn gzip_without_content_encoding_is_inflated_under_the_limit() {
+        use std::io::Write as _;
+        let gzip = |data: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(data).expect("gzip");
+            encoder.finish().expect("gzip")
+        };
+        let feed = b"<rss version=\"2.0\"><channel><title>t</title></channel></rss>".to_vec();
+        type Case = (&'static str, Vec<u8>, u64, Result<Vec<u8>, Inflate>);
+        let cases: [Case; 4] = [
+            ("plain_body_untouched", feed.clone(), 1024, Ok(feed.clone())),
+            ("gzip_inflated", gzip(&feed), 1024, Ok(feed.clone())),
+            (
+                "bomb_refused",
+                gzip(&vec![b' '; 1 << 20]),
+                1024,
+                Err(Inflate::TooLarge),
+            ),
+            (
+                "corrupt",
+                vec![0x1f, 0x8b, 0, 0, 1, 2],
+                1024,
+                Err(Inflate::Corrupt(String::new())),
+            ),
+        ];
+        for (name, body, max, expected) in cases {
+            let got = inflate_undeclared_gzip(body, max);
+            match (&got, &expected) {
+                (Err(Inflate::Corrupt(_)), Err(Inflate::Corrupt(_))) => {}
+                _ => assert_eq!(got, expected, "{name}"),
+            }
         }
     }
 

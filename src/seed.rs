@@ -1,9 +1,13 @@
 //! Seed articles: the stories the database starts from.
 //!
-//! Takes the Markdown files of the seeds folder, each opening with TOML front matter between
-//! `+++` lines (`title`, `source`, optional `url`, `published`, `language`); gives one
-//! normalized [`Item`] per file with body kind `seed`, for the store to load as a baseline.
-//! It does not write anything: loading is the store's, and raises no alert.
+//! Takes Markdown seed files, each opening with TOML front matter between `+++` lines
+//! (`title`, `source`, optional `url`, `published`, `language`); gives one normalized
+//! [`Item`] per file with body kind `seed`, for the store to load as a baseline.
+//!
+//! The seeds shipped in `seeds/` are built into the binary, so the database is seeded wherever
+//! storywatch runs and whatever its working directory; a configured `seeds` folder adds more,
+//! and a file there with a built-in seed's name replaces it. It does not write anything:
+//! loading is the store's, and raises no alert.
 
 use std::path::{Path, PathBuf};
 
@@ -50,18 +54,43 @@ struct FrontMatter {
     language: Option<String>,
 }
 
-/// Reads every `*.md` file of `dir`, in name order. A missing folder holds no seeds.
-pub fn read_seeds(dir: &Path) -> Result<Vec<Seed>, Error> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(Error::ReadDir {
-                path: dir.to_path_buf(),
-                source,
-            });
+/// The seeds built into the binary: the files of the repository's `seeds/` folder.
+const BUILT_IN: &[(&str, &str)] = &[(
+    "dprk-russia-economic-ties.md",
+    include_str!("../seeds/dprk-russia-economic-ties.md"),
+)];
+
+/// The seeds to load: the built-in ones, then those of `dir` when one is configured, in name
+/// order. A file of `dir` named like a built-in seed replaces it.
+pub fn all_seeds(dir: Option<&Path>) -> Result<Vec<Seed>, Error> {
+    let mut seeds = built_in_seeds()?;
+    if let Some(dir) = dir {
+        for seed in read_seeds(dir)? {
+            match seeds.iter_mut().find(|s| s.name == seed.name) {
+                Some(built_in) => *built_in = seed,
+                None => seeds.push(seed),
+            }
         }
-    };
+    }
+    seeds.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(seeds)
+}
+
+/// The seeds built into the binary.
+pub fn built_in_seeds() -> Result<Vec<Seed>, Error> {
+    BUILT_IN
+        .iter()
+        .map(|(file, text)| parse_seed(text, Path::new(file)))
+        .collect()
+}
+
+/// Reads every `*.md` file of `dir`, in name order. The folder must exist: a configured folder
+/// that is missing is a mistake to report, not an empty set of seeds.
+pub fn read_seeds(dir: &Path) -> Result<Vec<Seed>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut paths = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| Error::ReadDir {
@@ -83,11 +112,16 @@ pub fn read_seed(path: &Path) -> Result<Seed, Error> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_seed(&text, path)
+}
+
+/// Parses the text of one seed file; `path` names it in errors and gives the seed its name.
+fn parse_seed(text: &str, path: &Path) -> Result<Seed, Error> {
     let invalid = |message: String| Error::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    let (front, body) = split_front_matter(&text)
+    let (front, body) = split_front_matter(text)
         .ok_or_else(|| invalid("does not start with TOML front matter between +++ lines".into()))?;
     let front: FrontMatter =
         toml::from_str(front).map_err(|e| invalid(format!("front matter: {e}")))?;
@@ -189,9 +223,56 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_seed_reads_as_the_ft_story() {
-        let seeds = read_seeds(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds")))
+    fn the_built_in_seeds_are_the_files_of_the_seeds_folder() {
+        let folder = read_seeds(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds")))
             .expect("seeds read");
+        assert_eq!(built_in_seeds().expect("built in"), folder);
+    }
+
+    #[test]
+    fn a_folder_adds_seeds_and_replaces_a_built_in_one_of_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seed = |title: &str| format!("+++\ntitle = \"{title}\"\n+++\nBody\n");
+        std::fs::write(dir.path().join("extra.md"), seed("Extra")).expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "not a seed").expect("write");
+        let titles = |seeds: Vec<Seed>| {
+            seeds
+                .into_iter()
+                .map(|s| (s.name, s.item.title))
+                .collect::<Vec<_>>()
+        };
+        let ft = "North Korea and Russia deepen economic ties - FT".to_owned();
+        assert_eq!(
+            titles(all_seeds(None).expect("built in")),
+            [("dprk-russia-economic-ties".to_owned(), ft.clone())]
+        );
+        assert_eq!(
+            titles(all_seeds(Some(dir.path())).expect("with folder")),
+            [
+                ("dprk-russia-economic-ties".to_owned(), ft),
+                ("extra".to_owned(), "Extra".to_owned())
+            ]
+        );
+        std::fs::write(
+            dir.path().join("dprk-russia-economic-ties.md"),
+            seed("Edited"),
+        )
+        .expect("write");
+        assert_eq!(
+            titles(all_seeds(Some(dir.path())).expect("replaced")),
+            [
+                ("dprk-russia-economic-ties".to_owned(), "Edited".to_owned()),
+                ("extra".to_owned(), "Extra".to_owned())
+            ]
+        );
+        let missing = dir.path().join("missing");
+        let err = all_seeds(Some(&missing)).expect_err("missing folder");
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_seed_reads_as_the_ft_story() {
+        let seeds = built_in_seeds().expect("seeds read");
         assert_eq!(seeds.len(), 1);
         let seed = &seeds[0];
         assert_eq!(

@@ -389,7 +389,7 @@ fn check(config: &Config) -> ExitCode {
         eprintln!("storywatch: {}: topic: {error}", config.path.display());
         return ExitCode::from(EXIT_FAILURE);
     }
-    if let Err(error) = crate::seed::read_seeds(&config.seeds) {
+    if let Err(error) = crate::seed::all_seeds(config.seeds.as_deref()) {
         eprintln!("storywatch: {error}");
         return ExitCode::from(EXIT_FAILURE);
     }

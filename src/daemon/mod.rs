@@ -115,7 +115,7 @@ pub fn open_store(config: &Config) -> Result<Store, Error> {
 
 fn load_seeds(store: &mut Store, config: &Config) -> Result<(), Error> {
     let now = Utc::now();
-    for seed in seed::read_seeds(&config.seeds)? {
+    for seed in seed::all_seeds(config.seeds.as_deref())? {
         let outcome = store.load_seed(
             &seed.name,
             &seed.item,

@@ -98,8 +98,9 @@ pub async fn poll_feed(
             return (digest, None);
         }
         let parsed =
-            crate::feed::parse_feed(&body, charset.as_deref(), &url, Utc::now()).map(|items| {
-                items
+            crate::feed::parse_feed(&body, charset.as_deref(), &url, Utc::now()).map(|parsed| {
+                let candidates = parsed
+                    .items
                     .into_iter()
                     .map(|item| {
                         let verdict = topic.evaluate(&item.title, &item.body);
@@ -110,7 +111,8 @@ pub async fn poll_feed(
                             item,
                         }
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                (candidates, parsed.recovery)
             });
         (digest, Some(parsed))
     })
@@ -127,7 +129,20 @@ pub async fn poll_feed(
             .await?;
             return Ok(Outcome::NotModified);
         }
-        Some(Ok(candidates)) => candidates,
+        Some(Ok((candidates, recovery))) => {
+            if let Some(recovery) = recovery {
+                // A panic inside feed-rs is its bug, which deserves a warning each time;
+                // a document it rejects is the publisher's, and read liberally all the same.
+                if recovery.panicked {
+                    tracing::warn!(feed = %config.name, url = %config.url, cause = %recovery.cause,
+                        "feed-rs panicked on this feed; read it with the liberal reader");
+                } else {
+                    tracing::debug!(feed = %config.name, url = %config.url, cause = %recovery.cause,
+                        "read with the liberal reader");
+                }
+            }
+            candidates
+        }
         Some(Err(error)) => {
             let message = format!("{}: {error}", config.url);
             return record_failure(&ctx, feed, record, clock, interval, message, None).await;

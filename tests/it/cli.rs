@@ -63,6 +63,54 @@ fn migrate_twice_leaves_one_seed_article_and_an_edited_seed_adds_a_revision() {
 }
 
 #[test]
+fn the_seed_is_loaded_away_from_the_repository_and_a_missing_seeds_folder_is_named() {
+    // A user's own config in a home folder, run from a folder with no seeds/ in it.
+    let home = tempfile::tempdir().expect("home");
+    let config = home.path().join("sw.toml");
+    std::fs::write(
+        &config,
+        format!("database = {:?}\n", home.path().join("db/sw.db")),
+    )
+    .expect("config");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_storywatch"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .current_dir(home.path())
+            .env_remove("STORYWATCH_CONFIG")
+            .output()
+            .expect("run storywatch")
+    };
+    let out = run(&["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let db = rusqlite::Connection::open(home.path().join("db/sw.db")).expect("db");
+    let title: String = db
+        .query_row(
+            "SELECT title FROM articles WHERE origin = 'seed'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the seed article");
+    assert_eq!(title, "North Korea and Russia deepen economic ties - FT");
+
+    let mut with_folder = std::fs::read_to_string(&config).expect("config");
+    with_folder.push_str("seeds = \"my-seeds\"\n");
+    std::fs::write(&config, with_folder).expect("config");
+    let out = run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sw.toml:2: seeds:")
+            && stderr.contains("my-seeds")
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    // The daemon refuses to start on it too (a configuration error).
+    assert_eq!(run(&["migrate"]).status.code(), Some(2));
+}
+
+#[test]
 fn a_database_from_a_newer_storywatch_is_refused() {
     let env = Env::start();
     env.write_config(&[], "");

@@ -278,7 +278,9 @@ fn broken_feeds_fail_alone_in_the_same_pass_as_a_good_one() {
     );
     env.server.feed(
         "/invalid.xml",
-        "<rss version=\"2.0\"><channel><item><title>x</ti",
+        // Cut before its root element: the liberal reader keeps what a document cut later
+        // holds, but there is nothing here.
+        "<?xml version=\"1.0\"?>\n<rs",
     );
     env.server.set(
         "/page.xml",
@@ -304,7 +306,7 @@ fn broken_feeds_fail_alone_in_the_same_pass_as_a_good_one() {
     let broken = [
         ("Busy", "/busy.xml", "HTTP 503"),
         ("HTTP 500", "/500.xml", "HTTP 500"),
-        ("Invalid XML", "/invalid.xml", "not a feed"),
+        ("Cut before its root", "/invalid.xml", "not a feed"),
         ("HTML page", "/page.xml", "not a feed"),
         ("Too big", "/big.xml", "max_body"),
         ("Gzip bomb", "/bomb.xml", "max_body"),

@@ -1,0 +1,983 @@
+//! The liberal reader: the entries a feed reader would show of a document that feed-rs rejects
+//! or reads short.
+//!
+//! feed-rs is strict where real feeds are not. One empty `<media:description/>` fails a whole
+//! document ("missing text"), an undefined entity or a bare `&` in one item does too, and
+//! Atom 0.3 (`http://purl.org/atom/ns#`) and RSS 0.90 documents parse to no entries. Python's
+//! feedparser, the reference of feed readers, keeps reading in all these cases; this module
+//! does what it does, for the entries only:
+//! - XML is read by a tolerant scanner, not a validating parser: a tag left open is closed by
+//!   its parent's end tag, an end tag that closes nothing is ignored, a document cut short keeps
+//!   the entries it has, entities are left for the HTML-to-text step to decode (which knows
+//!   HTML's), and nothing outside the document (DTDs, external entities) is ever read;
+//! - entries are the `item` and `entry` elements of any RSS, RDF or Atom dialect, their fields
+//!   taken from their own child elements (RSS, Atom 0.3 and 1.0, Dublin Core, `content:`,
+//!   Media RSS and iTunes fallbacks), never from nested ones such as an Atom `<source>`;
+//! - JSON Feed is read whatever its `version` says (or without one), and a field of the wrong
+//!   type is ignored rather than failing the item.
+//!
+//! A document without an RSS, RDF or Atom root element (or a JSON object with `items`) is not a
+//! feed, and is reported as such. It takes UTF-8 text and gives [`RawEntry`] values for the
+//! normalize step; it does not normalize text, resolve links or judge identity.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use super::RawEntry;
+
+/// Why a document read liberally is still not a feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAFeed(pub String);
+
+/// The root elements (local names, any case) that make an XML document a feed.
+const FEED_ROOTS: &[&str] = &["rss", "rdf", "feed", "channel"];
+
+/// Reads the entries of a feed document, XML or JSON.
+pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
+    let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    match text.as_bytes().first() {
+        Some(b'{') => read_json(text),
+        Some(b'<') => read_xml(text),
+        _ => Err(NotAFeed("neither XML nor JSON".into())),
+    }
+}
+
+/// How many `item` and `entry` start tags a document holds, counted without parsing: more than
+/// feed-rs returned means it read the document short.
+pub fn count_entry_tags(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(offset) = text[from..].find('<') {
+        let at = from + offset + 1;
+        from = at;
+        let name_len = bytes[at..].iter().take_while(|b| is_name_byte(**b)).count();
+        let name = &text[at..at + name_len];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"))
+            && bytes
+                .get(at + name_len)
+                .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+        {
+            count += 1;
+        }
+    }
+    count
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.') || b >= 0x80
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML
+
+/// One piece of an XML document as the tolerant scanner sees it.
+#[derive(Debug, PartialEq)]
+enum Token<'a> {
+    /// A start tag: its name, the text of its attributes, whether it closes itself, and where
+    /// its content starts.
+    Start {
+        name: &'a str,
+        attrs: &'a str,
+        empty: bool,
+        at: usize,
+        content_at: usize,
+    },
+    /// An end tag: its name and where the tag starts.
+    End { name: &'a str, at: usize },
+    /// Anything else: text, CDATA, comments, declarations.
+    Other,
+}
+
+/// A tolerant XML scanner: it never fails, and every byte belongs to one token.
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Scanner { text, at: 0 }
+    }
+}
+
+impl<'a> Iterator for Scanner<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        if self.at >= text.len() {
+            return None;
+        }
+        let start = self.at;
+        if bytes[start] != b'<' {
+            self.at = text[start..].find('<').map_or(text.len(), |o| start + o);
+            return Some(Token::Other);
+        }
+        let rest = &text[start..];
+        let skip_to = |end: &str, from: usize| {
+            text[from..]
+                .find(end)
+                .map_or(text.len(), |o| from + o + end.len())
+        };
+        if rest.starts_with("<!--") {
+            self.at = skip_to("-->", start + 4);
+            return Some(Token::Other);
+        }
+        if rest.starts_with("<![CDATA[") {
+            self.at = skip_to("]]>", start + 9);
+            return Some(Token::Other);
+        }
+        if rest.starts_with("<?") {
+            self.at = skip_to("?>", start + 2);
+            return Some(Token::Other);
+        }
+        if rest.starts_with("<!") {
+            // A DOCTYPE with an internal subset ends at `]>`; it is skipped, never read.
+            let close = text[start..].find('>').map_or(text.len(), |o| start + o);
+            let subset = text[start..close].contains('[');
+            self.at = if subset {
+                skip_to("]>", start + 2)
+            } else {
+                (close + 1).min(text.len())
+            };
+            return Some(Token::Other);
+        }
+        let closing = bytes.get(start + 1) == Some(&b'/');
+        let name_at = start + 1 + usize::from(closing);
+        let name_len = bytes[name_at.min(text.len())..]
+            .iter()
+            .take_while(|b| is_name_byte(**b))
+            .count();
+        if name_len == 0 || !bytes[name_at].is_ascii_alphabetic() && bytes[name_at] < 0x80 {
+            // A `<` that opens no tag is text.
+            self.at = start + 1;
+            return Some(Token::Other);
+        }
+        let name = &text[name_at..name_at + name_len];
+        let end = tag_end(text, name_at + name_len);
+        self.at = end;
+        if closing {
+            return Some(Token::End { name, at: start });
+        }
+        let inner_end = if bytes[end - 1] == b'>' { end - 1 } else { end };
+        let empty = inner_end > name_at + name_len && bytes[inner_end - 1] == b'/';
+        let attrs_end = if empty { inner_end - 1 } else { inner_end };
+        Some(Token::Start {
+            name,
+            attrs: &text[name_at + name_len..attrs_end.max(name_at + name_len)],
+            empty,
+            at: start,
+            content_at: end,
+        })
+    }
+}
+
+/// The index just past the `>` that ends a tag. A `>` inside a quoted value does not end it,
+/// but a `<` there means the quote was never closed: the tag then ends at the next `>`.
+fn tag_end(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut quote = None;
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'<' => {
+                return text[from..].find('>').map_or(text.len(), |o| from + o + 1);
+            }
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => return i + 1,
+            None if b == b'<' => return i,
+            None => {}
+        }
+        i += 1;
+    }
+    text.len()
+}
+
+/// The value of attribute `name` (any prefix, any case) in the text of a tag.
+fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
+    let bytes = attrs.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && !is_name_byte(bytes[i]) {
+            i += 1;
+        }
+        let key_start = i;
+        while i < bytes.len() && is_name_byte(bytes[i]) {
+            i += 1;
+        }
+        let key = &attrs[key_start..i];
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let (value_start, value_end) = match bytes.get(i) {
+            Some(q @ (b'"' | b'\'')) => {
+                let start = i + 1;
+                let end = attrs[start..]
+                    .find(char::from(*q))
+                    .map_or(attrs.len(), |o| start + o);
+                (start, end)
+            }
+            _ => {
+                let start = i;
+                let end = attrs[start..]
+                    .find(|c: char| c.is_ascii_whitespace())
+                    .map_or(attrs.len(), |o| start + o);
+                (start, end)
+            }
+        };
+        i = value_end + 1;
+        if key.eq_ignore_ascii_case(name) {
+            return Some(&attrs[value_start..value_end]);
+        }
+    }
+    None
+}
+
+/// Splits `prefix:local` into its parts.
+fn split_name(name: &str) -> (Option<&str>, &str) {
+    match name.split_once(':') {
+        Some((prefix, local)) => (Some(prefix), local),
+        None => (None, name),
+    }
+}
+
+/// Whether a namespace is one of the feed formats' own (RSS 0.90 to 2.0, RDF, Atom 0.3 and
+/// 1.0), whose `item` and `entry` elements are entries.
+fn is_feed_namespace(uri: &str) -> bool {
+    let uri = uri.to_ascii_lowercase();
+    ["atom", "rss", "netscape.com", "rdf", "userland.com"]
+        .iter()
+        .any(|part| uri.contains(part))
+}
+
+/// An entry's field, in the order of preference among the elements that may give it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Field {
+    Title(u8),
+    Id(u8),
+    Content(u8),
+    Summary(u8),
+    Published(u8),
+    Updated(u8),
+}
+
+/// Which field a child element of an entry gives. `prefix` is the element's namespace prefix
+/// and `ns` the namespace it maps to, when declared.
+fn field_of(prefix: Option<&str>, ns: Option<&str>, local: &str) -> Option<Field> {
+    let local = local.to_ascii_lowercase();
+    let ns = ns.unwrap_or_default().to_ascii_lowercase();
+    let own = prefix.is_none() || is_feed_namespace(&ns);
+    let dc = ns.contains("purl.org/dc") || prefix == Some("dc");
+    let media = ns.contains("search.yahoo.com/mrss") || prefix == Some("media");
+    let itunes = ns.contains("itunes.com") || prefix == Some("itunes");
+    let content_ns = ns.contains("purl.org/rss/1.0/modules/content") || prefix == Some("content");
+    Some(match local.as_str() {
+        "title" if own => Field::Title(0),
+        "title" if dc => Field::Title(1),
+        "title" if itunes => Field::Title(2),
+        "title" if media => Field::Title(3),
+        "guid" | "id" if own => Field::Id(0),
+        "identifier" if dc => Field::Id(1),
+        "encoded" if content_ns => Field::Content(0),
+        "content" | "body" | "fullitem" if own => Field::Content(1),
+        "body" if ns.contains("xhtml") || prefix == Some("xhtml") => Field::Content(2),
+        "description" | "summary" if own => Field::Summary(0),
+        "description" if dc => Field::Summary(1),
+        "summary" if itunes => Field::Summary(2),
+        "subtitle" if itunes => Field::Summary(3),
+        "description" if media => Field::Summary(4),
+        "pubdate" | "published" | "issued" if own => Field::Published(0),
+        "date" if dc => Field::Published(1),
+        "created" if own || dc => Field::Published(2),
+        "updated" | "modified" if own || dc => Field::Updated(0),
+        _ => return None,
+    })
+}
+
+/// An entry being read: each field's best value so far, with its preference.
+#[derive(Default)]
+struct EntryDraft {
+    title: Option<(Field, String)>,
+    id: Option<(Field, String)>,
+    content: Option<(Field, String)>,
+    summary: Option<(Field, String)>,
+    published: Option<(Field, DateTime<Utc>)>,
+    updated: Option<(Field, DateTime<Utc>)>,
+    links: Vec<(String, Option<String>)>,
+    fallback_links: Vec<String>,
+}
+
+impl EntryDraft {
+    fn offer(&mut self, field: Field, value: String) {
+        fn keep<T>(slot: &mut Option<(Field, T)>, field: Field, value: T) {
+            if slot.as_ref().is_none_or(|(f, _)| field < *f) {
+                *slot = Some((field, value));
+            }
+        }
+        if value.trim().is_empty() {
+            return;
+        }
+        match field {
+            Field::Title(_) => keep(&mut self.title, field, value),
+            Field::Id(_) => keep(&mut self.id, field, value.trim().to_owned()),
+            Field::Content(_) => keep(&mut self.content, field, value),
+            Field::Summary(_) => keep(&mut self.summary, field, value),
+            Field::Published(_) => {
+                if let Some(at) = parse_date(&value) {
+                    keep(&mut self.published, field, at);
+                }
+            }
+            Field::Updated(_) => {
+                if let Some(at) = parse_date(&value) {
+                    keep(&mut self.updated, field, at);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> RawEntry {
+        if self.links.is_empty() {
+            self.links = self.fallback_links.into_iter().map(|l| (l, None)).collect();
+        }
+        RawEntry {
+            id: self.id.map(|(_, v)| v).unwrap_or_default(),
+            title: self.title.map(|(_, v)| v),
+            links: self.links,
+            content: self.content.map(|(_, v)| v),
+            summary: self.summary.map(|(_, v)| v),
+            published: self.published.map(|(_, v)| v),
+            updated: self.updated.map(|(_, v)| v),
+        }
+    }
+}
+
+/// An open child element of an entry whose text is wanted.
+struct OpenField {
+    field: Option<Field>,
+    /// An Atom or RSS `link` without `href`: its text is the link.
+    link: bool,
+    content_at: usize,
+    /// Whether the element holds markup (inline XHTML, or HTML left unescaped).
+    has_markup: bool,
+}
+
+/// An entry element being read.
+struct OpenEntry {
+    depth: usize,
+    draft: EntryDraft,
+    child: Option<OpenField>,
+}
+
+fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
+    let mut namespaces: HashMap<&str, &str> = HashMap::new();
+    let mut stack: Vec<&str> = Vec::new();
+    let mut root: Option<&str> = None;
+    let mut entries = Vec::new();
+    let mut entry: Option<OpenEntry> = None;
+    for token in Scanner::new(text) {
+        match token {
+            Token::Start {
+                name,
+                attrs,
+                empty,
+                at,
+                content_at,
+            } => {
+                declare_namespaces(attrs, &mut namespaces);
+                let (prefix, local) = split_name(name);
+                if root.is_none() {
+                    root = Some(local);
+                }
+                let is_entry_tag = (local.eq_ignore_ascii_case("item")
+                    || local.eq_ignore_ascii_case("entry"))
+                    && prefix
+                        .is_none_or(|p| namespaces.get(p).is_none_or(|uri| is_feed_namespace(uri)));
+                // A new entry inside the open one or one of its fields: the open one (and its
+                // field) was never closed, as entries do not nest.
+                if is_entry_tag
+                    && entry.as_ref().is_some_and(|e| stack.len() <= e.depth + 1)
+                    && let Some(mut open) = entry.take()
+                {
+                    if let Some(child) = open.child.take() {
+                        end_child(&mut open.draft, child, text, at);
+                    }
+                    stack.truncate(open.depth - 1);
+                    entries.push(open.draft.finish());
+                }
+                if !empty {
+                    stack.push(name);
+                }
+                match &mut entry {
+                    None if is_entry_tag => {
+                        entry = Some(OpenEntry {
+                            depth: stack.len() + usize::from(empty),
+                            draft: EntryDraft::default(),
+                            child: None,
+                        });
+                        if empty {
+                            // `<item/>`: an entry with nothing in it.
+                            if let Some(open) = entry.take() {
+                                entries.push(open.draft.finish());
+                            }
+                        }
+                    }
+                    None => {}
+                    Some(open) => {
+                        let child_depth = open.depth + 1;
+                        let depth = stack.len() + usize::from(empty);
+                        if depth == child_depth {
+                            start_child(open, prefix, local, attrs, empty, content_at, &namespaces);
+                        } else if depth > child_depth
+                            && let Some(child) = &mut open.child
+                        {
+                            child.has_markup = true;
+                        }
+                    }
+                }
+            }
+            Token::End { name, at } => {
+                // Close up to the matching open element; an end tag that closes nothing is
+                // ignored.
+                let Some(position) = stack
+                    .iter()
+                    .rposition(|open| open.eq_ignore_ascii_case(name))
+                else {
+                    continue;
+                };
+                stack.truncate(position);
+                let depth = stack.len();
+                if let Some(open) = &mut entry {
+                    if depth < open.depth {
+                        if let Some(child) = open.child.take() {
+                            end_child(&mut open.draft, child, text, at);
+                        }
+                        if let Some(open) = entry.take() {
+                            entries.push(open.draft.finish());
+                        }
+                    } else if depth == open.depth
+                        && let Some(child) = open.child.take()
+                    {
+                        end_child(&mut open.draft, child, text, at);
+                    }
+                }
+            }
+            Token::Other => {}
+        }
+    }
+    // A document cut short keeps the entry it was in.
+    if let Some(mut open) = entry.take() {
+        if let Some(child) = open.child.take() {
+            end_child(&mut open.draft, child, text, text.len());
+        }
+        entries.push(open.draft.finish());
+    }
+    match root {
+        Some(root) if FEED_ROOTS.iter().any(|r| root.eq_ignore_ascii_case(r)) => Ok(entries),
+        Some(root) => Err(NotAFeed(format!(
+            "the root element is <{root}>, not an RSS, RDF or Atom feed"
+        ))),
+        None => Err(NotAFeed("no XML element".into())),
+    }
+}
+
+/// Records the `xmlns:prefix="uri"` declarations of a tag (the whole document shares one map:
+/// real feeds do not rebind their prefixes).
+fn declare_namespaces<'a>(attrs: &'a str, namespaces: &mut HashMap<&'a str, &'a str>) {
+    let mut rest = attrs;
+    while let Some(at) = rest.find("xmlns:") {
+        let after = &rest[at + 6..];
+        let prefix_len = after
+            .bytes()
+            .take_while(|b| is_name_byte(*b) && *b != b':')
+            .count();
+        let prefix = &after[..prefix_len];
+        if let Some(uri) = attr(after, prefix).filter(|_| !prefix.is_empty()) {
+            namespaces.insert(prefix, uri);
+        }
+        rest = &after[prefix_len..];
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_child(
+    open: &mut OpenEntry,
+    prefix: Option<&str>,
+    local: &str,
+    attrs: &str,
+    empty: bool,
+    content_at: usize,
+    namespaces: &HashMap<&str, &str>,
+) {
+    let ns = prefix.and_then(|p| namespaces.get(p).copied());
+    let own = prefix.is_none_or(|_| ns.is_none_or(is_feed_namespace));
+    if local.eq_ignore_ascii_case("link") && own {
+        match attr(attrs, "href") {
+            Some(href) => {
+                let rel = attr(attrs, "rel").map(str::to_owned);
+                open.draft.links.push((decode_xml(href), rel));
+            }
+            None if !empty => {
+                open.child = Some(OpenField {
+                    field: None,
+                    link: true,
+                    content_at,
+                    has_markup: false,
+                });
+            }
+            None => {}
+        }
+        return;
+    }
+    if local.eq_ignore_ascii_case("origlink") {
+        // FeedBurner's original link: the link when there is no other.
+        if let Some(url) = attr(attrs, "url").or_else(|| attr(attrs, "href")) {
+            open.draft.fallback_links.push(decode_xml(url));
+        } else if !empty {
+            open.child = Some(OpenField {
+                field: None,
+                link: false,
+                content_at,
+                has_markup: false,
+            });
+        }
+        return;
+    }
+    let Some(field) = field_of(prefix, ns, local) else {
+        return;
+    };
+    if empty {
+        return;
+    }
+    // Atom content given by reference has no text here.
+    if matches!(field, Field::Content(_)) && attr(attrs, "src").is_some() {
+        return;
+    }
+    open.child = Some(OpenField {
+        field: Some(field),
+        link: false,
+        content_at,
+        has_markup: false,
+    });
+}
+
+/// Records the text of a child that ends at `end` (where its end tag, or whatever closed it,
+/// starts).
+fn end_child(draft: &mut EntryDraft, child: OpenField, text: &str, end: usize) {
+    let inner = &text[child.content_at.min(end)..end];
+    let value = if child.has_markup {
+        inner.to_owned()
+    } else {
+        element_text(inner)
+    };
+    match child.field {
+        Some(field) => draft.offer(field, value),
+        None if child.link => {
+            let value = value.trim();
+            if !value.is_empty() {
+                draft.links.push((value.to_owned(), None));
+            }
+        }
+        None => {
+            let value = value.trim();
+            if !value.is_empty() {
+                draft.fallback_links.push(value.to_owned());
+            }
+        }
+    }
+}
+
+/// The text of an element without child elements: CDATA sections as they are, the rest with
+/// XML's own entities decoded. Other entities (`&nbsp;`, `&eacute;`) stay for the HTML-to-text
+/// step, which knows HTML's; a bare `&` stays a `&`.
+fn element_text(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find("<![CDATA[") {
+        out.push_str(&decode_xml(&rest[..at]));
+        let cdata = &rest[at + 9..];
+        let end = cdata.find("]]>").unwrap_or(cdata.len());
+        // CDATA holds markup as it is: escape nothing, but keep it from being decoded again
+        // as if it were text with entities by the HTML step (which decodes once, as wanted).
+        out.push_str(&cdata[..end]);
+        rest = &cdata[(end + 3).min(cdata.len())..];
+    }
+    out.push_str(&decode_xml(rest));
+    out
+}
+
+/// XML's five entities and character references decoded; anything else left as written.
+fn decode_xml(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let end = after.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|end| {
+            let name = &after[..end];
+            let c = match name {
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let number = name.strip_prefix('#')?;
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON Feed
+
+fn read_json(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| NotAFeed(format!("invalid JSON: {e}")))?;
+    let items = value
+        .get("items")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| NotAFeed("a JSON document without an `items` array".into()))?;
+    Ok(items.iter().filter_map(json_entry).collect())
+}
+
+fn json_entry(item: &serde_json::Value) -> Option<RawEntry> {
+    let item = item.as_object()?;
+    let text = |key: &str| {
+        item.get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .filter(|s| !s.trim().is_empty())
+    };
+    // JSON Feed says `id` is a string; publishers write numbers too.
+    let id = match item.get("id") {
+        Some(serde_json::Value::String(s)) => s.trim().to_owned(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let links = ["url", "external_url"]
+        .iter()
+        .filter_map(|key| text(key))
+        .map(|href| (href, None))
+        .collect();
+    Some(RawEntry {
+        id,
+        title: text("title"),
+        links,
+        content: text("content_html").or_else(|| text("content_text")),
+        summary: text("summary"),
+        published: text("date_published").and_then(|d| parse_date(&d)),
+        updated: text("date_modified").and_then(|d| parse_date(&d)),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+/// A date as feeds write them: RFC 3339 (or near it), RFC 822/2822 with the usual mistakes
+/// (a wrong or long weekday, `UTC` for `+0000`, long month names), or a bare date and time
+/// taken as UTC.
+pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return Some(at.with_timezone(&Utc));
+    }
+    // `2026-11-28 04:00:00+00:00`, `2026-11-28T04:00:00+0000`
+    let iso = s.replacen(' ', "T", 1);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(at) = DateTime::parse_from_str(&iso, format) {
+            return Some(at.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(iso.trim_end_matches('Z'), format) {
+            return Some(at.and_utc());
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    }
+    parse_rfc2822_lenient(s)
+}
+
+fn parse_rfc2822_lenient(s: &str) -> Option<DateTime<Utc>> {
+    // The weekday adds nothing and is often wrong or not English: drop it.
+    let s = match s.split_once(',') {
+        Some((day, rest)) if day.len() <= 10 && day.chars().all(char::is_alphabetic) => rest,
+        _ => s,
+    };
+    let mut words: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    for word in &mut words {
+        if word.eq_ignore_ascii_case("UTC") || word.eq_ignore_ascii_case("Z") {
+            *word = "+0000".into();
+        } else if word.len() > 3 && word.chars().all(char::is_alphabetic) {
+            // A long month name ("November"); a zone name is at most 4 letters.
+            let short: String = word.chars().take(3).collect();
+            if MONTHS.iter().any(|m| m.eq_ignore_ascii_case(&short)) {
+                *word = short;
+            }
+        }
+    }
+    // A time without seconds, or without a zone.
+    if words.len() == 4 && words[3].contains(':') {
+        words.push("+0000".into());
+    }
+    if let Some(time) = words.get_mut(3)
+        && time.matches(':').count() == 1
+    {
+        time.push_str(":00");
+    }
+    let text = words.join(" ");
+    DateTime::parse_from_rfc2822(&text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+const MONTHS: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn titles(entries: &[RawEntry]) -> Vec<&str> {
+        entries
+            .iter()
+            .map(|e| e.title.as_deref().unwrap_or(""))
+            .collect()
+    }
+
+    #[test]
+    fn entries_are_read_from_every_dialect() {
+        let cases = [
+            (
+                "rss_0_90",
+                r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+<channel><title>c</title><link>http://ex.org/</link></channel>
+<item><title>One</title><link>http://ex.org/1</link></item>
+<item><title>Two</title><link>http://ex.org/2</link></item></rdf:RDF>"#,
+                vec!["One", "Two"],
+            ),
+            (
+                "atom_0_3",
+                r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>f</title>
+<entry><title>A</title><link rel="alternate" type="text/html" href="http://ex.org/a"/><id>tag:a</id>
+<issued>2004-05-01T10:00:00Z</issued><content type="text/html" mode="escaped">&lt;p&gt;x&lt;/p&gt;</content></entry>
+<entry><title>B</title><id>tag:b</id></entry></feed>"#,
+                vec!["A", "B"],
+            ),
+            (
+                "prefixed_atom",
+                r#"<a:feed xmlns:a="http://www.w3.org/2005/Atom"><a:entry><a:title>P</a:title><a:id>1</a:id></a:entry></a:feed>"#,
+                vec!["P"],
+            ),
+        ];
+        for (name, doc, expected) in cases {
+            let entries = read_entries(doc).expect(name);
+            assert_eq!(titles(&entries), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn what_strict_parsers_reject_is_read() {
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+<item><title>Empty media</title><media:description/><guid>1</guid></item>
+<item><title>Entity &eacute;t&eacute; &amp; bare & sign</title><guid>2</guid></item>
+<item><title>Unclosed title<item><title>Unclosed item</title><guid>3</guid></item>
+<item><title>Stray end</b></title><guid>4</guid></foo></item>
+<item><title>Cut short</title><guid>5</guid>"#;
+        let entries = read_entries(doc).expect("reads");
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "", "3", "4", "5"]);
+        assert_eq!(
+            entries[1].title.as_deref(),
+            Some("Entity &eacute;t&eacute; & bare & sign")
+        );
+    }
+
+    #[test]
+    fn fields_come_from_the_entry_own_children() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+<entry><id>yt:1</id><title>Video</title><link rel="alternate" href="https://ex.org/v?a=1&amp;b=2"/>
+<source><title>Other feed</title><id>other</id></source>
+<media:group><media:title>Media title</media:title><media:description>About the video</media:description></media:group>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Inline <b>markup</b></p></div></content>
+<published>2026-11-28T04:00:00Z</published></entry></feed>"#;
+        let entries = read_entries(doc).expect("reads");
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!(e.id, "yt:1");
+        assert_eq!(e.title.as_deref(), Some("Video"));
+        assert_eq!(
+            e.links,
+            [(
+                "https://ex.org/v?a=1&b=2".to_owned(),
+                Some("alternate".to_owned())
+            )]
+        );
+        assert!(
+            e.content
+                .as_deref()
+                .is_some_and(|c| c.contains("<b>markup</b>"))
+        );
+        assert_eq!(e.summary, None, "media:description is not the entry's own");
+        assert!(e.published.is_some());
+    }
+
+    #[test]
+    fn cdata_is_kept_as_markup() {
+        let doc = "<rss><channel><item><description><![CDATA[<p>A &amp; B</p>]]> &amp; more</description></item></channel></rss>";
+        let entries = read_entries(doc).expect("reads");
+        assert_eq!(
+            entries[0].summary.as_deref(),
+            Some("<p>A &amp; B</p> & more")
+        );
+    }
+
+    #[test]
+    fn json_feed_is_read_whatever_its_version() {
+        let doc = r#"{"version":"http://jsonfeed.org/version/1","title":"t","items":[
+            {"id":1,"url":"https://ex.org/1","title":"Number id","tags":"one string",
+             "content_text":"Body","date_published":"2026-11-28T04:00:00+00:00"},
+            {"id":"2","content_html":"<p>No title</p>"}, "not an object"]}"#;
+        let entries = read_entries(doc).expect("reads");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, "1");
+        assert_eq!(entries[0].content.as_deref(), Some("Body"));
+        assert!(entries[0].published.is_some());
+        assert_eq!(entries[1].title, None);
+        let no_version = r#"{"items":[{"id":"x"}]}"#;
+        assert_eq!(read_entries(no_version).expect("reads").len(), 1);
+    }
+
+    #[test]
+    fn documents_that_are_not_feeds_say_why() {
+        let cases = [
+            ("html", "<html><body><p>page</p></body></html>", "<html>"),
+            ("json_without_items", r#"{"name":"x"}"#, "items"),
+            ("text", "hello", "neither XML nor JSON"),
+            ("bad_json", "{nope", "invalid JSON"),
+        ];
+        for (name, doc, says) in cases {
+            let err = read_entries(doc).expect_err(name);
+            assert!(err.0.contains(says), "{name}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn entry_tags_are_counted() {
+        let cases = [
+            (
+                "rss",
+                "<rss><item>a</item><item x='1'>b</item><items/></rss>",
+                2,
+            ),
+            (
+                "atom_prefixed",
+                "<a:feed><a:entry></a:entry><entry/></a:feed>",
+                2,
+            ),
+            ("none", "<rss><channel></channel></rss>", 0),
+        ];
+        for (name, doc, expected) in cases {
+            assert_eq!(count_entry_tags(doc), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn dates_are_read_as_feeds_write_them() {
+        let cases = [
+            (
+                "rfc3339",
+                "2026-11-28T04:00:00Z",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "offset",
+                "2026-11-28T13:00:00+09:00",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            ("space_no_colon", "2026-11-28 04:00:00 +0000", None),
+            (
+                "iso_no_zone",
+                "2026-11-28T04:00:00",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            ("date_only", "2026-11-28", Some("2026-11-28T00:00:00Z")),
+            (
+                "rfc822",
+                "Sat, 28 Nov 2026 04:00:00 GMT",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "wrong_weekday",
+                "Mon, 28 Nov 2026 04:00:00 +0000",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "long_names",
+                "Saturday, 28 November 2026 04:00 UTC",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            (
+                "no_zone",
+                "28 Nov 2026 04:00:00",
+                Some("2026-11-28T04:00:00Z"),
+            ),
+            ("nonsense", "next Tuesday", None),
+        ];
+        for (name, raw, expected) in cases {
+            let got = parse_date(raw).map(crate::model::format_time);
+            if name == "space_no_colon" {
+                // Read one way or another, but never wrongly.
+                assert!(got.is_none() || got.as_deref() == Some("2026-11-28T04:00:00Z"));
+                continue;
+            }
+            assert_eq!(got.as_deref(), expected, "{name}");
+        }
+    }
+}
