@@ -135,7 +135,7 @@ pub async fn poll_feed(
                 // a document it rejects is the publisher's, and read liberally all the same.
                 if recovery.panicked {
                     tracing::warn!(feed = %config.name, url = %config.url, cause = %recovery.cause,
-                        "feed-rs panicked on this feed; read it with the liberal reader");
+                        "feed-rs failed on this feed with an internal error; read it with the liberal reader");
                 } else {
                     tracing::debug!(feed = %config.name, url = %config.url, cause = %recovery.cause,
                         "read with the liberal reader");

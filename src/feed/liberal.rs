@@ -319,6 +319,7 @@ struct EntryDraft {
     updated: Option<(Field, DateTime<Utc>)>,
     links: Vec<(String, Option<String>)>,
     fallback_links: Vec<String>,
+    enclosure: Option<String>,
 }
 
 impl EntryDraft {
@@ -361,6 +362,7 @@ impl EntryDraft {
             summary: self.summary.map(|(_, v)| v),
             published: self.published.map(|(_, v)| v),
             updated: self.updated.map(|(_, v)| v),
+            enclosure: self.enclosure,
         }
     }
 }
@@ -542,6 +544,17 @@ fn start_child(
         }
         return;
     }
+    if local.eq_ignore_ascii_case("enclosure")
+        || local.eq_ignore_ascii_case("content")
+            && ns.is_some_and(|ns| ns.contains("search.yahoo.com/mrss"))
+    {
+        if open.draft.enclosure.is_none()
+            && let Some(url) = attr(attrs, "url").or_else(|| attr(attrs, "href"))
+        {
+            open.draft.enclosure = Some(decode_xml(url));
+        }
+        return;
+    }
     if local.eq_ignore_ascii_case("origlink") {
         // FeedBurner's original link: the link when there is no other.
         if let Some(url) = attr(attrs, "url").or_else(|| attr(attrs, "href")) {
@@ -696,6 +709,13 @@ fn json_entry(item: &serde_json::Value) -> Option<RawEntry> {
         .filter_map(|key| text(key))
         .map(|href| (href, None))
         .collect();
+    let enclosure = item
+        .get("attachments")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(|a| a.get("url"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
     Some(RawEntry {
         id,
         title: text("title"),
@@ -704,6 +724,7 @@ fn json_entry(item: &serde_json::Value) -> Option<RawEntry> {
         summary: text("summary"),
         published: text("date_published").and_then(|d| parse_date(&d)),
         updated: text("date_modified").and_then(|d| parse_date(&d)),
+        enclosure,
     })
 }
 

@@ -1,20 +1,25 @@
 //! The parse and normalize stage.
 //!
-//! Takes the raw bytes of a fetched feed (RSS 0.9x/1.0/2.0, Atom or JSON Feed, parsed by
-//! feed-rs), the charset the server declared and the feed's URL; gives one [`Item`] per entry
-//! with a stable identity and comparable text:
+//! Takes the raw bytes of a fetched feed (RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed), the
+//! charset the server declared and the feed's URL; gives one [`Item`] per entry with a stable
+//! identity and comparable text:
 //! - bytes to UTF-8 first: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else
 //!   the XML declaration's `encoding`, else the `Content-Type` charset, else a `<meta charset>`,
 //!   else UTF-8 with U+FFFD for the bytes that are not (so one broken item does not sink the
 //!   others). Russian and Korean publishers still serve windows-1251, KOI8-R and EUC-KR;
 //!   encoding_rs implements the WHATWG Encoding Standard's decoders for them;
+//! - feed-rs reads the document; when it rejects it, panics on it (quietly: see
+//!   [`catch_quietly`]) or finds fewer entries than the document holds, the [`liberal`] reader
+//!   reads it as feedparser would, and the caller is told why ([`Recovery`]);
 //! - DTDs are never read and entities beyond XML's five and character references are never
-//!   expanded (quick-xml leaves them as text), so billion-laughs and external-entity documents
-//!   parse harmlessly; quick-xml refuses nesting deeper than 65,535 elements;
+//!   expanded (quick-xml and the liberal reader leave them as text), so billion-laughs and
+//!   external-entity documents parse harmlessly;
 //! - identity in layers: the canonical link, else the feed's guid, else (an entry with
-//!   neither) a key from its title and date, because feed-rs would otherwise invent a random
-//!   id and the entry would be "new" on every poll; an entry with a guid but no link has the
-//!   title-and-date key as well, so a reissued guid finds its story again;
+//!   neither) a key from its title (else body, else enclosure) and date, because feed-rs would
+//!   otherwise invent a random id and the entry would be "new" on every poll; an entry with a
+//!   guid but no link has that key as well, so a reissued guid finds its story again. The keys
+//!   of one document are judged together ([`distinct_stories`]): a guid, or a link of entries
+//!   with distinct guids, that several entries share identifies none of them;
 //! - text: HTML to plain text (blocks to lines, scripts and styles dropped, entities
 //!   decoded: feed-rs leaves `&nbsp;` and friends as they are), Unicode NFC, invisible and
 //!   control characters dropped and whitespace collapsed;
@@ -24,8 +29,7 @@
 //!   that before conversion). No news story is longer, and every later stage (topic scan,
 //!   hash, diff, store) then works on bounded text whatever a feed sends;
 //! - distrust of what publishers get wrong: a date more than a day ahead of `now` is unknown
-//!   (never trusted for ordering), a guid that several entries of one document share
-//!   identifies none of them, and a story listed twice is kept once.
+//!   (never trusted for ordering), and a story listed twice is kept once.
 //!
 //! It does not judge relevance (topic) or compare with earlier revisions (store, diff).
 
@@ -177,6 +181,8 @@ pub struct RawEntry {
     pub summary: Option<String>,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// The URL of the first enclosure (a podcast episode's file): no link, but an identity.
+    pub enclosure: Option<String>,
 }
 
 impl From<feed_rs::model::Entry> for RawEntry {
@@ -189,6 +195,12 @@ impl From<feed_rs::model::Entry> for RawEntry {
             summary: entry.summary.map(|s| s.content),
             published: entry.published,
             updated: entry.updated,
+            enclosure: entry
+                .media
+                .into_iter()
+                .flat_map(|m| m.content)
+                .find_map(|c| c.url)
+                .map(String::from),
         }
     }
 }
@@ -196,8 +208,8 @@ impl From<feed_rs::model::Entry> for RawEntry {
 /// Parses a feed body and normalizes every entry. `charset` is the `Content-Type` header's,
 /// if any; `now` bounds the publication dates believed. feed-rs reads the document first;
 /// when it rejects it, panics, or finds fewer entries than the document holds, the liberal
-/// reader reads it as feedparser would. An entry with no link, no guid, no title and no body
-/// cannot be identified and is skipped.
+/// reader reads it as feedparser would. Every entry is kept, whatever it lacks (see
+/// [`anonymous_key`]), once per story.
 pub fn parse_feed(
     body: &[u8],
     charset: Option<&str>,
@@ -239,12 +251,12 @@ pub fn parse_feed(
     };
     let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
     let latest = now + FUTURE_TOLERANCE;
-    let items = entries
+    let entries = entries
         .into_iter()
-        .filter_map(|entry| normalize_entry(entry, feed_url, &host, latest))
+        .map(|entry| normalize_entry(entry, feed_url, &host, latest))
         .collect();
     Ok(Parsed {
-        items: distinct_stories(items, &host),
+        items: distinct_stories(entries),
         recovery,
     })
 }
@@ -409,12 +421,20 @@ fn declare_utf8(text: &str) -> String {
 ///   them;
 /// - a link that several entries with distinct guids share (a podcast's show page on every
 ///   episode, a link blog) identifies none of those: each is its guid's story;
-/// - the title-and-date (or body-and-date) key of an entry that has another key is dropped
-///   when other entries share it, so it cannot join two stories in the store.
+/// - an entry's anonymous key (see [`anonymous_key`]) is a key of it when it has no link, or
+///   when its only other keys were dropped; it is dropped in turn when another entry of the
+///   document shares it and it is not all the entry has, so it cannot join two stories in the
+///   store.
 ///
-/// An entry left with no key falls back to its title-and-date key. An entry whose strongest
-/// key repeats an earlier entry's is the same story listed twice: the first is kept.
-fn distinct_stories(mut items: Vec<Item>, host: &str) -> Vec<Item> {
+/// An entry whose strongest key repeats an earlier entry's is the same story listed twice:
+/// the first is kept.
+fn distinct_stories(entries: Vec<(Item, ArticleKey)>) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::with_capacity(entries.len());
+    let mut anonymous: Vec<ArticleKey> = Vec::with_capacity(entries.len());
+    for (item, key) in entries {
+        items.push(item);
+        anonymous.push(key);
+    }
     drop_shared_keys(&mut items, "guid:", |_| true);
     // Which links are shared by entries that carry (unshared) guids of their own.
     let mut guids_by_url: HashMap<String, HashSet<String>> = HashMap::new();
@@ -426,33 +446,17 @@ fn distinct_stories(mut items: Vec<Item>, host: &str) -> Vec<Item> {
                 .insert(guid.to_owned());
         }
     }
-    for item in &mut items {
-        let has_guid = key_of(item, "guid:").is_some();
+    for (item, key) in items.iter_mut().zip(anonymous) {
         let shared_link = key_of(item, "url:")
             .is_some_and(|url| guids_by_url.get(url).is_some_and(|g| g.len() > 1));
-        if has_guid && shared_link {
+        if shared_link && key_of(item, "guid:").is_some() {
             item.keys.retain(|k| !k.0.starts_with("url:"));
-            if let Some(key) = anonymous_key(host, &item.title_keys, &item.body, item.published_at)
-                && !item.keys.contains(&key)
-            {
-                item.keys.push(key);
-            }
+        }
+        if (item.url.is_none() || shared_link || item.keys.is_empty()) && !item.keys.contains(&key)
+        {
+            item.keys.push(key);
         }
     }
-    let mut items: Vec<Item> = items
-        .into_iter()
-        .filter_map(|mut item| {
-            if item.keys.is_empty() {
-                item.keys.push(anonymous_key(
-                    host,
-                    &item.title_keys,
-                    &item.body,
-                    item.published_at,
-                )?);
-            }
-            Some(item)
-        })
-        .collect();
     drop_shared_keys(&mut items, "anon:", |item| item.keys.len() > 1);
     let mut seen = HashSet::new();
     items.retain(|item| seen.insert(item.keys[0].clone()));
@@ -483,35 +487,39 @@ fn drop_shared_keys(items: &mut [Item], kind: &str, applies: impl Fn(&Item) -> b
     }
 }
 
-/// The key of an entry known by neither link nor guid: its title and publication day, or,
-/// for an entry without a title (a post that is all description, as Scripting News writes
-/// them), its body and publication day.
+/// The key of an entry by what it says rather than by a link or guid: its title and
+/// publication day; for an entry without a title (a post that is all description, as
+/// Scripting News writes them) its body and day; for one with neither, its enclosure (a
+/// podcast episode) and day; and an entry with nothing at all is known by its day alone.
 fn anonymous_key(
     host: &str,
     title_keys: &[ArticleKey],
     body: &str,
+    enclosure: Option<&str>,
     published_at: Option<DateTime<Utc>>,
-) -> Option<ArticleKey> {
+) -> ArticleKey {
     let date = published_at
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default();
-    let text = match title_keys.first() {
-        Some(first) => Cow::Borrowed(first.0.as_str()),
-        None if !body.is_empty() => Cow::Owned(format!("body:{}", fold_quotes(body))),
-        None => return None,
+    let text = match (title_keys.first(), enclosure) {
+        (Some(first), _) => Cow::Borrowed(first.0.as_str()),
+        (None, _) if !body.is_empty() => Cow::Owned(format!("body:{}", fold_quotes(body))),
+        (None, Some(enclosure)) => Cow::Owned(format!("enclosure:{enclosure}")),
+        (None, None) => Cow::Borrowed("empty"),
     };
-    Some(ArticleKey(format!(
+    ArticleKey(format!(
         "anon:{host}/{}",
         sha256_hex(format!("{text}|{date}").as_bytes())
-    )))
+    ))
 }
 
+/// One entry as an [`Item`], with its anonymous key for [`distinct_stories`] to use.
 fn normalize_entry(
     entry: RawEntry,
     feed_url: &Url,
     host: &str,
     latest: DateTime<Utc>,
-) -> Option<Item> {
+) -> (Item, ArticleKey) {
     let link = entry
         .links
         .iter()
@@ -545,25 +553,23 @@ fn normalize_entry(
     let published_at: Option<DateTime<Utc>> =
         entry.published.or(entry.updated).filter(|at| *at <= latest);
     let title_keys = title_keys(&title);
+    let enclosure = entry
+        .enclosure
+        .as_deref()
+        .and_then(|e| canonical_url(e, Some(feed_url)));
+    let anonymous = anonymous_key(host, &title_keys, &body, enclosure.as_deref(), published_at);
 
-    let mut keys = Vec::with_capacity(2);
+    // Without a link, the anonymous key is a key too (added by `distinct_stories`): a guid
+    // alone is all that tells such a story apart, and publishers reissue guids (a CMS
+    // migration), which must not make every story new again.
+    let mut keys = Vec::with_capacity(3);
     if let Some(url) = &url {
         keys.push(ArticleKey(format!("url:{url}")));
     }
     if let Some(guid) = &guid {
         keys.push(ArticleKey(format!("guid:{host}/{guid}")));
     }
-    // Without a link, the title (else the body) and day are a key too: a guid alone is all
-    // that tells such a story apart, and publishers reissue guids (a CMS migration), which
-    // must not make every story new again.
-    if url.is_none() {
-        match anonymous_key(host, &title_keys, &body, published_at) {
-            Some(key) => keys.push(key),
-            None if keys.is_empty() => return None,
-            None => {}
-        }
-    }
-    Some(Item {
+    let item = Item {
         keys,
         title_keys,
         url,
@@ -573,7 +579,8 @@ fn normalize_entry(
         body,
         body_kind,
         published_at,
-    })
+    };
+    (item, anonymous)
 }
 
 /// HTML to normalized text of at most `max` bytes; the raw HTML is cut first, so a 50 MiB
@@ -1315,7 +1322,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_without_title_or_link_are_kept_by_guid_else_by_body_and_date() {
+    fn entries_without_title_or_link_are_kept_by_guid_else_by_body_else_by_date() {
         let rss = rss_with(
             "<item><description>A post that is all text.</description><guid>https://example.org/2026/11/28#a1</guid>\
              <pubDate>Sat, 28 Nov 2026 04:00:00 GMT</pubDate></item>\
@@ -1336,9 +1343,10 @@ mod tests {
             [
                 "A post that is all text.",
                 "A second post, no guid.",
-                "A third post, no guid."
+                "A third post, no guid.",
+                ""
             ],
-            "an empty entry has nothing to keep, a repeated one is kept once"
+            "a repeated entry is kept once, an empty one by its date"
         );
         assert!(items[0].keys[0].0.starts_with("guid:"));
         assert!(items[1].keys[0].0.starts_with("anon:"));

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod demo;
 mod faults;
+mod feed_corpus;
 mod fuzz_regressions;
 mod hostile;
 mod pipeline;

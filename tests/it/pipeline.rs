@@ -452,3 +452,64 @@ fn the_same_body_again_without_validators_is_not_parsed_again() {
         2
     );
 }
+
+/// A document that panics quick-xml inside feed-rs (a second XML declaration, found by
+/// fuzzing), holding two stories.
+const PANICS_FEED_RS: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>\
+    <item><title>North Korea and Russia open a rail link</title><link>https://panic.example.org/1</link>\
+    <description>Pasted: <?xml version=\"1.0\" encoding=\"windows-1251\"?></description></item>\
+    <item><title>Second story</title><link>https://panic.example.org/2</link></item>\
+    </channel></rss>";
+
+/// A new installation with one unfiltered feed serving [`PANICS_FEED_RS`].
+fn panicking_feed_env() -> Env {
+    let env = Env::start();
+    env.server.feed("/panics.xml", PANICS_FEED_RS);
+    env.write_config(
+        &[Feed {
+            name: "Panics",
+            path: "/panics.xml",
+            filter: "none",
+        }],
+        "",
+    );
+    env
+}
+
+#[test]
+fn a_parser_panic_is_one_warning_naming_the_feed_and_its_stories_are_kept() {
+    let env = panicking_feed_env();
+    let out = env.poll();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for raw in ["panicked", "thread '", "backtrace"] {
+        assert!(!stderr.contains(raw), "panic text printed: {stderr}");
+    }
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("Panics") && warnings[0].contains("set_encoding"),
+        "the warning names the feed and the cause: {}",
+        warnings[0]
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM articles WHERE origin = 'feed'"),
+        2
+    );
+
+    // `run` logs it the same way (a new installation: the feed is due at once).
+    let env = panicking_feed_env();
+    let daemon = env.spawn_run();
+    assert!(
+        crate::wait_for(std::time::Duration::from_secs(20), || {
+            std::fs::read_to_string(env.path("daemon.log"))
+                .is_ok_and(|log| log.contains("set_encoding"))
+        }),
+        "no warning from run"
+    );
+    let status = daemon.stop(std::time::Duration::from_secs(10));
+    assert!(status.success());
+    let log = std::fs::read_to_string(env.path("daemon.log")).expect("daemon.log");
+    for raw in ["panicked", "thread '", "backtrace"] {
+        assert!(!log.contains(raw), "panic text printed: {log}");
+    }
+}
