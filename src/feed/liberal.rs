@@ -30,8 +30,9 @@ use super::RawEntry;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotAFeed(pub String);
 
-/// The root elements (local names, any case) that make an XML document a feed.
-const FEED_ROOTS: &[&str] = &["rss", "rdf", "feed", "channel"];
+/// The root elements (local names, any case) that make an XML document a feed (a lone Atom
+/// entry is one, RFC 4287 §4.1.2).
+const FEED_ROOTS: &[&str] = &["rss", "rdf", "feed", "channel", "entry"];
 
 /// Reads the entries of a feed document, XML or JSON.
 pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
@@ -275,23 +276,24 @@ enum Field {
     Updated(u8),
 }
 
-/// Which field a child element of an entry gives. `prefix` is the element's namespace prefix
-/// and `ns` the namespace it maps to, when declared.
-fn field_of(prefix: Option<&str>, ns: Option<&str>, local: &str) -> Option<Field> {
+/// Which field a child element of an entry gives. `own` says the element is in the entry's
+/// own vocabulary; `prefix` is its namespace prefix and `ns` the namespace it maps to, when
+/// declared.
+fn field_of(own: bool, prefix: Option<&str>, ns: Option<&str>, local: &str) -> Option<Field> {
     let local = local.to_ascii_lowercase();
     let ns = ns.unwrap_or_default().to_ascii_lowercase();
-    let own = prefix.is_none() || is_feed_namespace(&ns);
     let dc = ns.contains("purl.org/dc") || prefix == Some("dc");
     let media = ns.contains("search.yahoo.com/mrss") || prefix == Some("media");
     let itunes = ns.contains("itunes.com") || prefix == Some("itunes");
     let content_ns = ns.contains("purl.org/rss/1.0/modules/content") || prefix == Some("content");
+    // RSS items borrow Atom's dates (`<atom:updated>`), as feed-rs reads them.
+    let atom = ns.contains("w3.org/2005/atom");
     Some(match local.as_str() {
         "title" if own => Field::Title(0),
         "title" if dc => Field::Title(1),
         "title" if itunes => Field::Title(2),
         "title" if media => Field::Title(3),
         "guid" | "id" if own => Field::Id(0),
-        "identifier" if dc => Field::Id(1),
         "encoded" if content_ns => Field::Content(0),
         "content" | "body" | "fullitem" if own => Field::Content(1),
         "body" if ns.contains("xhtml") || prefix == Some("xhtml") => Field::Content(2),
@@ -302,8 +304,10 @@ fn field_of(prefix: Option<&str>, ns: Option<&str>, local: &str) -> Option<Field
         "description" if media => Field::Summary(4),
         "pubdate" | "published" | "issued" if own => Field::Published(0),
         "date" if dc => Field::Published(1),
-        "created" if own || dc => Field::Published(2),
+        "published" if atom => Field::Published(2),
+        "created" if own || dc => Field::Published(3),
         "updated" | "modified" if own || dc => Field::Updated(0),
+        "updated" if atom => Field::Updated(1),
         _ => return None,
     })
 }
@@ -318,7 +322,6 @@ struct EntryDraft {
     published: Option<(Field, DateTime<Utc>)>,
     updated: Option<(Field, DateTime<Utc>)>,
     links: Vec<(String, Option<String>)>,
-    fallback_links: Vec<String>,
     enclosure: Option<String>,
 }
 
@@ -350,10 +353,7 @@ impl EntryDraft {
         }
     }
 
-    fn finish(mut self) -> RawEntry {
-        if self.links.is_empty() {
-            self.links = self.fallback_links.into_iter().map(|l| (l, None)).collect();
-        }
+    fn finish(self) -> RawEntry {
         RawEntry {
             id: self.id.map(|(_, v)| v).unwrap_or_default(),
             title: self.title.map(|(_, v)| v),
@@ -369,17 +369,19 @@ impl EntryDraft {
 
 /// An open child element of an entry whose text is wanted.
 struct OpenField {
+    /// None for an RSS `link` (no `href`), whose text is the link.
     field: Option<Field>,
-    /// An Atom or RSS `link` without `href`: its text is the link.
-    link: bool,
     content_at: usize,
     /// Whether the element holds markup (inline XHTML, or HTML left unescaped).
     has_markup: bool,
 }
 
 /// An entry element being read.
-struct OpenEntry {
+struct OpenEntry<'a> {
     depth: usize,
+    /// The entry element's namespace prefix: its own fields share it (`a:entry`, `a:title`),
+    /// or have none.
+    prefix: Option<&'a str>,
     draft: EntryDraft,
     child: Option<OpenField>,
 }
@@ -389,7 +391,7 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
     let mut stack: Vec<&str> = Vec::new();
     let mut root: Option<&str> = None;
     let mut entries = Vec::new();
-    let mut entry: Option<OpenEntry> = None;
+    let mut entry: Option<OpenEntry<'_>> = None;
     for token in Scanner::new(text) {
         match token {
             Token::Start {
@@ -427,6 +429,7 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
                     None if is_entry_tag => {
                         entry = Some(OpenEntry {
                             depth: stack.len() + usize::from(empty),
+                            prefix,
                             draft: EntryDraft::default(),
                             child: None,
                         });
@@ -516,7 +519,7 @@ fn declare_namespaces<'a>(attrs: &'a str, namespaces: &mut HashMap<&'a str, &'a 
 
 #[allow(clippy::too_many_arguments)]
 fn start_child(
-    open: &mut OpenEntry,
+    open: &mut OpenEntry<'_>,
     prefix: Option<&str>,
     local: &str,
     attrs: &str,
@@ -525,7 +528,8 @@ fn start_child(
     namespaces: &HashMap<&str, &str>,
 ) {
     let ns = prefix.and_then(|p| namespaces.get(p).copied());
-    let own = prefix.is_none_or(|_| ns.is_none_or(is_feed_namespace));
+    // An RSS item's `atom:link` is another vocabulary's (feed-rs ignores it too).
+    let own = prefix.is_none() || prefix == open.prefix;
     if local.eq_ignore_ascii_case("link") && own {
         match attr(attrs, "href") {
             Some(href) => {
@@ -535,7 +539,6 @@ fn start_child(
             None if !empty => {
                 open.child = Some(OpenField {
                     field: None,
-                    link: true,
                     content_at,
                     has_markup: false,
                 });
@@ -555,21 +558,7 @@ fn start_child(
         }
         return;
     }
-    if local.eq_ignore_ascii_case("origlink") {
-        // FeedBurner's original link: the link when there is no other.
-        if let Some(url) = attr(attrs, "url").or_else(|| attr(attrs, "href")) {
-            open.draft.fallback_links.push(decode_xml(url));
-        } else if !empty {
-            open.child = Some(OpenField {
-                field: None,
-                link: false,
-                content_at,
-                has_markup: false,
-            });
-        }
-        return;
-    }
-    let Some(field) = field_of(prefix, ns, local) else {
+    let Some(field) = field_of(own, prefix, ns, local) else {
         return;
     };
     if empty {
@@ -581,7 +570,6 @@ fn start_child(
     }
     open.child = Some(OpenField {
         field: Some(field),
-        link: false,
         content_at,
         has_markup: false,
     });
@@ -598,16 +586,10 @@ fn end_child(draft: &mut EntryDraft, child: OpenField, text: &str, end: usize) {
     };
     match child.field {
         Some(field) => draft.offer(field, value),
-        None if child.link => {
-            let value = value.trim();
-            if !value.is_empty() {
-                draft.links.push((value.to_owned(), None));
-            }
-        }
         None => {
             let value = value.trim();
             if !value.is_empty() {
-                draft.fallback_links.push(value.to_owned());
+                draft.links.push((value.to_owned(), None));
             }
         }
     }
@@ -781,6 +763,13 @@ fn parse_rfc2822_lenient(s: &str) -> Option<DateTime<Utc>> {
                 *word = short;
             }
         }
+    }
+    // Month before day ("Oct 7 2022 10:15:00 -0400").
+    if words.len() >= 3
+        && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(&words[0]))
+        && words[1].chars().all(|c| c.is_ascii_digit())
+    {
+        words.swap(0, 1);
     }
     // A time without seconds, or without a zone.
     if words.len() == 4 && words[3].contains(':') {

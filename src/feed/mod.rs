@@ -249,16 +249,35 @@ pub fn parse_feed(
             }
         },
     };
+    Ok(Parsed {
+        items: normalize_entries(entries, feed_url, now),
+        recovery,
+    })
+}
+
+/// Parses a feed body with the liberal reader alone, as [`parse_feed`] does when feed-rs
+/// fails. For tests that hold the two readers to the same items, and for looking into a feed.
+pub fn parse_feed_liberally(
+    body: &[u8],
+    charset: Option<&str>,
+    feed_url: &Url,
+    now: DateTime<Utc>,
+) -> Result<Vec<Item>, Error> {
+    let body = to_utf8(body, charset);
+    let entries = liberal::read_entries(&String::from_utf8_lossy(&body))
+        .map_err(|liberal::NotAFeed(reason)| Error::NotAFeed { reason })?;
+    Ok(normalize_entries(entries, feed_url, now))
+}
+
+/// Normalizes the entries of one document and keeps one item per story.
+fn normalize_entries(entries: Vec<RawEntry>, feed_url: &Url, now: DateTime<Utc>) -> Vec<Item> {
     let host = feed_url.host_str().unwrap_or_default().to_ascii_lowercase();
     let latest = now + FUTURE_TOLERANCE;
     let entries = entries
         .into_iter()
         .map(|entry| normalize_entry(entry, feed_url, &host, latest))
         .collect();
-    Ok(Parsed {
-        items: distinct_stories(entries),
-        recovery,
-    })
+    distinct_stories(entries)
 }
 
 /// The entries feed-rs reads, or why it read none.

@@ -134,3 +134,68 @@ fn real_feeds_keep_every_entry_feedparser_finds() {
     assert!(files > 0, "no files in {}", dir.display());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The liberal reader reads a document as feed-rs does wherever feed-rs reads it all: a feed
+/// read liberally on one poll (one bad item) and strictly on the next (the item gone) keeps
+/// its stories' identities and texts, so nothing is new or edited twice. Compared over the
+/// corpus files feed-rs reads without recovery.
+#[test]
+fn the_liberal_reader_gives_the_items_feed_rs_gives() {
+    let dir = corpus_dir();
+    let url = Url::parse("https://corpus.example.org/feed").expect("url");
+    let now = Utc::now();
+    let (mut compared, mut items_compared) = (0, 0);
+    let mut differences = Vec::new();
+    let mut names: Vec<String> = expectations(&dir).into_keys().collect();
+    names.sort();
+    for name in names {
+        let body = std::fs::read(dir.join("files").join(&name)).expect("corpus file");
+        let Ok(strict) = storywatch::feed::parse_feed(&body, None, &url, now) else {
+            continue;
+        };
+        if strict.recovery.is_some() {
+            continue;
+        }
+        let liberal = storywatch::feed::parse_feed_liberally(&body, None, &url, now)
+            .unwrap_or_else(|e| panic!("{name}: feed-rs reads it, the liberal reader fails: {e}"));
+        compared += 1;
+        items_compared += strict.items.len();
+        if liberal.len() != strict.items.len() {
+            differences.push(format!(
+                "{name}: {} items strictly, {} liberally",
+                strict.items.len(),
+                liberal.len()
+            ));
+            continue;
+        }
+        for (s, l) in strict.items.iter().zip(&liberal) {
+            let field = if s.keys != l.keys {
+                Some(format!("keys {:?} / {:?}", s.keys, l.keys))
+            } else if s.title != l.title {
+                Some(format!("title {:?} / {:?}", s.title, l.title))
+            } else if s.content_hash != l.content_hash {
+                Some(format!(
+                    "body ({:?}) {:?} / ({:?}) {:?}",
+                    s.body_kind,
+                    s.body.chars().take(120).collect::<String>(),
+                    l.body_kind,
+                    l.body.chars().take(120).collect::<String>()
+                ))
+            } else if s.published_at != l.published_at {
+                Some(format!("date {:?} / {:?}", s.published_at, l.published_at))
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                differences.push(format!("{name}: {field}"));
+                break;
+            }
+        }
+    }
+    eprintln!(
+        "feed corpus | liberal and strict readers compared on {compared} files, \
+         {items_compared} items: {} files differ",
+        differences.len()
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
