@@ -15,6 +15,7 @@ mod report;
 mod server;
 mod systemd;
 mod topic_eval;
+mod upgrade;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
