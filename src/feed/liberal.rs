@@ -20,9 +20,11 @@
 //! feed, and is reported as such. It takes UTF-8 text and gives [`RawEntry`] values for the
 //! normalize step; it does not normalize text, resolve links or judge identity.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use url::Url;
 
 use super::RawEntry;
 
@@ -323,6 +325,9 @@ struct EntryDraft {
     updated: Option<(Field, DateTime<Utc>)>,
     links: Vec<(String, Option<String>)>,
     enclosure: Option<String>,
+    /// The `xml:base` in force for the entry (RFC 3023 via Atom's RFC 4287 §2), against which
+    /// its relative links resolve.
+    base: Option<Url>,
 }
 
 impl EntryDraft {
@@ -351,6 +356,13 @@ impl EntryDraft {
                 }
             }
         }
+    }
+
+    fn add_link(&mut self, href: &str, rel: Option<String>) {
+        let href = href.trim();
+        let resolved = self.base.as_ref().and_then(|base| base.join(href).ok());
+        let href = resolved.map_or_else(|| href.to_owned(), String::from);
+        self.links.push((href, rel));
     }
 
     fn finish(self) -> RawEntry {
@@ -390,6 +402,7 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
     let mut namespaces: HashMap<&str, &str> = HashMap::new();
     let mut stack: Vec<&str> = Vec::new();
     let mut root: Option<&str> = None;
+    let mut document_base: Option<Url> = None;
     let mut entries = Vec::new();
     let mut entry: Option<OpenEntry<'_>> = None;
     for token in Scanner::new(text) {
@@ -405,6 +418,7 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
                 let (prefix, local) = split_name(name);
                 if root.is_none() {
                     root = Some(local);
+                    document_base = attr(attrs, "xml:base").and_then(|b| Url::parse(b.trim()).ok());
                 }
                 let is_entry_tag = (local.eq_ignore_ascii_case("item")
                     || local.eq_ignore_ascii_case("entry"))
@@ -427,10 +441,20 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
                 }
                 match &mut entry {
                     None if is_entry_tag => {
+                        let base = match attr(attrs, "xml:base") {
+                            Some(own) => match &document_base {
+                                Some(outer) => outer.join(own.trim()).ok(),
+                                None => Url::parse(own.trim()).ok(),
+                            },
+                            None => document_base.clone(),
+                        };
                         entry = Some(OpenEntry {
                             depth: stack.len() + usize::from(empty),
                             prefix,
-                            draft: EntryDraft::default(),
+                            draft: EntryDraft {
+                                base,
+                                ..EntryDraft::default()
+                            },
                             child: None,
                         });
                         if empty {
@@ -534,7 +558,7 @@ fn start_child(
         match attr(attrs, "href") {
             Some(href) => {
                 let rel = attr(attrs, "rel").map(str::to_owned);
-                open.draft.links.push((decode_xml(href), rel));
+                open.draft.add_link(&decode_xml(href), rel);
             }
             None if !empty => {
                 open.child = Some(OpenField {
@@ -579,38 +603,40 @@ fn start_child(
 /// starts).
 fn end_child(draft: &mut EntryDraft, child: OpenField, text: &str, end: usize) {
     let inner = &text[child.content_at.min(end)..end];
-    let value = if child.has_markup {
-        inner.to_owned()
-    } else {
-        element_text(inner)
-    };
+    let value = element_text(inner, child.has_markup);
     match child.field {
         Some(field) => draft.offer(field, value),
         None => {
-            let value = value.trim();
-            if !value.is_empty() {
-                draft.links.push((value.to_owned(), None));
+            if !value.trim().is_empty() {
+                draft.add_link(&value, None);
             }
         }
     }
 }
 
-/// The text of an element without child elements: CDATA sections as they are, the rest with
-/// XML's own entities decoded. Other entities (`&nbsp;`, `&eacute;`) stay for the HTML-to-text
-/// step, which knows HTML's; a bare `&` stays a `&`.
-fn element_text(inner: &str) -> String {
+/// The text of an element: CDATA sections as they are, the rest with XML's own entities
+/// decoded when it holds no markup (other entities, `&nbsp;`, `&eacute;`, stay for the
+/// HTML-to-text step, which knows HTML's; a bare `&` stays a `&`). With markup (inline XHTML,
+/// or HTML left unescaped beside a CDATA section) the rest stays as written, for the
+/// HTML-to-text step to read as HTML, CDATA markup included.
+fn element_text(inner: &str, markup: bool) -> String {
+    fn outside(text: &str, markup: bool) -> Cow<'_, str> {
+        if markup {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(decode_xml(text))
+        }
+    }
     let mut out = String::with_capacity(inner.len());
     let mut rest = inner;
     while let Some(at) = rest.find("<![CDATA[") {
-        out.push_str(&decode_xml(&rest[..at]));
+        out.push_str(&outside(&rest[..at], markup));
         let cdata = &rest[at + 9..];
         let end = cdata.find("]]>").unwrap_or(cdata.len());
-        // CDATA holds markup as it is: escape nothing, but keep it from being decoded again
-        // as if it were text with entities by the HTML step (which decodes once, as wanted).
         out.push_str(&cdata[..end]);
         rest = &cdata[(end + 3).min(cdata.len())..];
     }
-    out.push_str(&decode_xml(rest));
+    out.push_str(&outside(rest, markup));
     out
 }
 
@@ -752,7 +778,17 @@ fn parse_rfc2822_lenient(s: &str) -> Option<DateTime<Utc>> {
         Some((day, rest)) if day.len() <= 10 && day.chars().all(char::is_alphabetic) => rest,
         _ => s,
     };
-    let mut words: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    let mut words: Vec<String> = Vec::new();
+    for word in s.split_whitespace() {
+        // A zone glued to the time ("13:47:03+0900").
+        match word.find(['+', '-']) {
+            Some(at) if at > 0 && word[..at].contains(':') => {
+                words.push(word[..at].to_owned());
+                words.push(word[at..].to_owned());
+            }
+            _ => words.push(word.to_owned()),
+        }
+    }
     for word in &mut words {
         if word.eq_ignore_ascii_case("UTC") || word.eq_ignore_ascii_case("Z") {
             *word = "+0000".into();

@@ -447,12 +447,38 @@ fn declare_utf8(text: &str) -> String {
 ///
 /// An entry whose strongest key repeats an earlier entry's is the same story listed twice:
 /// the first is kept.
-fn distinct_stories(entries: Vec<(Item, ArticleKey)>) -> Vec<Item> {
+fn distinct_stories(entries: Vec<Normalized>) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(entries.len());
-    let mut anonymous: Vec<ArticleKey> = Vec::with_capacity(entries.len());
-    for (item, key) in entries {
-        items.push(item);
-        anonymous.push(key);
+    let mut extra: Vec<(ArticleKey, Option<String>)> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        items.push(entry.item);
+        extra.push((entry.anonymous, entry.anchored_url));
+    }
+    // Links that several entries share but whose anchors tell apart are the anchored links.
+    let mut anchors_by_url: HashMap<String, HashSet<&str>> = HashMap::new();
+    for (item, (_, anchored)) in items.iter().zip(&extra) {
+        if let (Some(url), Some(anchored)) = (&item.url, anchored) {
+            anchors_by_url
+                .entry(url.clone())
+                .or_default()
+                .insert(anchored.as_str());
+        }
+    }
+    let anchored_urls: HashSet<String> = anchors_by_url
+        .into_iter()
+        .filter(|(_, anchors)| anchors.len() > 1)
+        .map(|(url, _)| url)
+        .collect();
+    for (item, (_, anchored)) in items.iter_mut().zip(&extra) {
+        if let Some(anchored) = anchored
+            && item.url.as_ref().is_some_and(|u| anchored_urls.contains(u))
+        {
+            let plain = format!("url:{}", item.url.as_deref().unwrap_or_default());
+            for key in item.keys.iter_mut().filter(|k| k.0 == plain) {
+                key.0 = format!("url:{anchored}");
+            }
+            item.url = Some(anchored.clone());
+        }
     }
     drop_shared_keys(&mut items, "guid:", |_| true);
     // Which links are shared by entries that carry (unshared) guids of their own.
@@ -465,14 +491,16 @@ fn distinct_stories(entries: Vec<(Item, ArticleKey)>) -> Vec<Item> {
                 .insert(guid.to_owned());
         }
     }
-    for (item, key) in items.iter_mut().zip(anonymous) {
+    for (item, (key, anchored)) in items.iter_mut().zip(extra) {
         let shared_link = key_of(item, "url:")
             .is_some_and(|url| guids_by_url.get(url).is_some_and(|g| g.len() > 1));
         if shared_link && key_of(item, "guid:").is_some() {
             item.keys.retain(|k| !k.0.starts_with("url:"));
         }
-        if (item.url.is_none() || shared_link || item.keys.is_empty()) && !item.keys.contains(&key)
-        {
+        // An anchored link is a key only while its page holds several entries: the anonymous
+        // key finds the story again when it is alone there.
+        let weak_link = item.url.is_none() || shared_link || anchored.is_some();
+        if (weak_link || item.keys.is_empty()) && !item.keys.contains(&key) {
             item.keys.push(key);
         }
     }
@@ -532,19 +560,31 @@ fn anonymous_key(
     ))
 }
 
-/// One entry as an [`Item`], with its anonymous key for [`distinct_stories`] to use.
+/// One entry as an [`Item`], with what [`distinct_stories`] judges its identity by besides.
+struct Normalized {
+    item: Item,
+    /// See [`anonymous_key`].
+    anonymous: ArticleKey,
+    /// The canonical link with its fragment, when it has one.
+    anchored_url: Option<String>,
+}
+
 fn normalize_entry(
     entry: RawEntry,
     feed_url: &Url,
     host: &str,
     latest: DateTime<Utc>,
-) -> (Item, ArticleKey) {
+) -> Normalized {
     let link = entry
         .links
         .iter()
         .find(|(_, rel)| rel.as_deref().is_none_or(|r| r == "alternate"))
         .or_else(|| entry.links.first());
-    let url = link.and_then(|(href, _)| canonical_url(href, Some(feed_url)));
+    let (url, anchored_url) = match link.and_then(|(href, _)| canonical_link(href, Some(feed_url)))
+    {
+        Some((url, anchored)) => (Some(url), anchored),
+        None => (None, None),
+    };
     let guid = Some(entry.id.trim().to_owned()).filter(|g| !g.is_empty());
     let title = entry
         .title
@@ -599,7 +639,11 @@ fn normalize_entry(
         body_kind,
         published_at,
     };
-    (item, anonymous)
+    Normalized {
+        item,
+        anonymous,
+        anchored_url,
+    }
 }
 
 /// HTML to normalized text of at most `max` bytes; the raw HTML is cut first, so a 50 MiB
@@ -625,6 +669,13 @@ fn clip(s: &str, max: usize) -> &str {
 /// default port, no fragment, no tracking parameters (other parameters kept as written, in
 /// order). Only http and https links have one.
 pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
+    canonical_link(raw, base).map(|(url, _)| url)
+}
+
+/// The canonical form of a link (see [`canonical_url`]), and the same with its fragment when
+/// it has a non-empty one: a page of several entries (a diary, a programme) tells them apart
+/// by their anchors alone.
+fn canonical_link(raw: &str, base: Option<&Url>) -> Option<(String, Option<String>)> {
     let raw = raw.trim();
     let mut url = match base {
         Some(base) => base.join(raw).ok()?,
@@ -634,6 +685,11 @@ pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
         return None;
     }
     // The url crate already lower-cases scheme and host and drops default ports.
+    let fragment = url
+        .fragment()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned);
     url.set_fragment(None);
     if let Some(query) = url.query() {
         let kept: Vec<&str> = query
@@ -643,7 +699,12 @@ pub fn canonical_url(raw: &str, base: Option<&Url>) -> Option<String> {
         let kept = kept.join("&");
         url.set_query(if kept.is_empty() { None } else { Some(&kept) });
     }
-    Some(url.into())
+    let with_fragment = fragment.map(|f| {
+        let mut anchored = url.clone();
+        anchored.set_fragment(Some(&f));
+        String::from(anchored)
+    });
+    Some((url.into(), with_fragment))
 }
 
 fn is_tracking_param(pair: &str) -> bool {
@@ -1338,6 +1399,43 @@ mod tests {
             first,
             ["url:https://example.org/a", "url:https://example.org/b"]
         );
+    }
+
+    #[test]
+    fn anchors_tell_apart_the_entries_of_one_page() {
+        // A diary or a programme: one page, an anchor per entry, no guids.
+        let entry = |anchor: &str, title: &str| {
+            format!(
+                "<item><title>{title}</title><link>https://example.org/diary/?2026-11#{anchor}</link></item>"
+            )
+        };
+        let rss = rss_with(&format!(
+            "{}{}{}",
+            entry("a1", "First"),
+            entry("a2", "Second"),
+            "<item><title>Elsewhere</title><link>https://example.org/story#comments</link></item>"
+        ));
+        let items = parse_feed(rss.as_bytes(), None, &url(), now())
+            .expect("parses")
+            .items;
+        let first: Vec<&str> = items.iter().map(|i| i.keys[0].0.as_str()).collect();
+        assert_eq!(
+            first,
+            [
+                "url:https://example.org/diary/?2026-11#a1",
+                "url:https://example.org/diary/?2026-11#a2",
+                "url:https://example.org/story",
+            ],
+            "an anchor alone on its page is dropped, as ever"
+        );
+        // Alone on its page later, an anchored entry is found again by its title and date.
+        let alone = rss_with(&entry("a1", "First"));
+        let later = parse_feed(alone.as_bytes(), None, &url(), now())
+            .expect("parses")
+            .items;
+        assert_eq!(later[0].keys[0].0, "url:https://example.org/diary/?2026-11");
+        assert_eq!(later[0].keys[1], items[0].keys[1]);
+        assert!(later[0].keys[1].0.starts_with("anon:"));
     }
 
     #[test]

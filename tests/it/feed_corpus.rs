@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use storywatch::model::BodyKind;
 use url::Url;
 
 /// A file's counts: feedparser's distinct entries, and the reason it may be short.
@@ -169,11 +170,32 @@ fn the_liberal_reader_gives_the_items_feed_rs_gives() {
             continue;
         }
         for (s, l) in strict.items.iter().zip(&liberal) {
-            let field = if s.keys != l.keys {
+            // Identity must agree. A title, body or date feed-rs lost or cut (unescaped HTML in
+            // a title or description, markup beside CDATA, `content:encoded` it skipped, a
+            // date format it does not know) may be there liberally: more text, not another.
+            // And HTML escaped inside unescaped HTML (Reddit's descriptions) is decoded once by
+            // the liberal reader, as an XHTML reader would, where feed-rs decodes it twice.
+            let richer_body = l.body.starts_with(&s.body)
+                || (s.body_kind == BodyKind::Summary && l.body_kind == BodyKind::Content)
+                || ["&lt;", "&gt;", "&amp;"].iter().any(|e| l.body.contains(e));
+            // The anonymous key is made of the title (else body) and date, so it differs where
+            // the title does.
+            let strong = |keys: &[storywatch::model::ArticleKey]| {
+                keys.iter()
+                    .filter(|k| !k.0.starts_with("anon:"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            let keys_agree = if s.title == l.title {
+                s.keys == l.keys
+            } else {
+                strong(&s.keys) == strong(&l.keys)
+            };
+            let field = if !keys_agree {
                 Some(format!("keys {:?} / {:?}", s.keys, l.keys))
-            } else if s.title != l.title {
+            } else if !l.title.starts_with(&s.title) {
                 Some(format!("title {:?} / {:?}", s.title, l.title))
-            } else if s.content_hash != l.content_hash {
+            } else if s.content_hash != l.content_hash && !richer_body {
                 Some(format!(
                     "body ({:?}) {:?} / ({:?}) {:?}",
                     s.body_kind,
@@ -181,7 +203,7 @@ fn the_liberal_reader_gives_the_items_feed_rs_gives() {
                     l.body_kind,
                     l.body.chars().take(120).collect::<String>()
                 ))
-            } else if s.published_at != l.published_at {
+            } else if s.published_at.is_some() && s.published_at != l.published_at {
                 Some(format!("date {:?} / {:?}", s.published_at, l.published_at))
             } else {
                 None
