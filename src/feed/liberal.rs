@@ -36,6 +36,13 @@ pub struct NotAFeed(pub String);
 /// entry is one, RFC 4287 §4.1.2).
 const FEED_ROOTS: &[&str] = &["rss", "rdf", "feed", "channel", "entry"];
 
+/// How deep the scanner follows nesting; feeds nest a dozen levels, and deeper elements are
+/// read as empty.
+const MAX_DEPTH: usize = 256;
+/// How many open elements one end tag may close: a search of the whole stack for an end tag
+/// that matches nothing would make a hostile document quadratic.
+const MAX_CLOSED_AT_ONCE: usize = 64;
+
 /// Reads the entries of a feed document, XML or JSON.
 pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
     let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
@@ -416,6 +423,11 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
             } => {
                 declare_namespaces(attrs, &mut namespaces);
                 let (prefix, local) = split_name(name);
+                // Beyond MAX_DEPTH an element is taken as empty, so a hostile document costs
+                // neither memory nor time for its nesting.
+                let empty = empty
+                    || carries_its_data_in_attributes(local, attrs)
+                    || stack.len() >= MAX_DEPTH;
                 if root.is_none() {
                     root = Some(local);
                     document_base = attr(attrs, "xml:base").and_then(|b| Url::parse(b.trim()).ok());
@@ -479,11 +491,13 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
                 }
             }
             Token::End { name, at } => {
-                // Close up to the matching open element; an end tag that closes nothing is
-                // ignored.
-                let Some(position) = stack
+                // Close up to the matching open element, among the innermost few; an end tag
+                // that closes nothing is ignored.
+                let searched = stack.len().saturating_sub(MAX_CLOSED_AT_ONCE);
+                let Some(position) = stack[searched..]
                     .iter()
                     .rposition(|open| open.eq_ignore_ascii_case(name))
+                    .map(|p| searched + p)
                 else {
                     continue;
                 };
@@ -521,6 +535,18 @@ fn read_xml(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
         ))),
         None => Err(NotAFeed("no XML element".into())),
     }
+}
+
+/// Elements whose data is in their attributes (an enclosure, a thumbnail, an Atom link), taken
+/// as empty however they are written: publishers with HTML habits leave them open
+/// (`<enclosure url="…">`), which would otherwise swallow the rest of the entry.
+fn carries_its_data_in_attributes(local: &str, attrs: &str) -> bool {
+    let is = |name: &str| local.eq_ignore_ascii_case(name);
+    is("enclosure")
+        || is("thumbnail")
+        || (is("link") || is("image")) && attr(attrs, "href").is_some()
+        || is("content") && attr(attrs, "url").is_some()
+        || is("category") && attr(attrs, "term").is_some()
 }
 
 /// Records the `xmlns:prefix="uri"` declarations of a tag (the whole document shares one map:
@@ -875,10 +901,11 @@ mod tests {
 <item><title>Entity &eacute;t&eacute; &amp; bare & sign</title><guid>2</guid></item>
 <item><title>Unclosed title<item><title>Unclosed item</title><guid>3</guid></item>
 <item><title>Stray end</b></title><guid>4</guid></foo></item>
+<item><enclosure url="https://ex.org/a.mp3" type="audio/mpeg"><title>Open enclosure</title><guid>4b</guid></item>
 <item><title>Cut short</title><guid>5</guid>"#;
         let entries = read_entries(doc).expect("reads");
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, ["1", "2", "", "3", "4", "5"]);
+        assert_eq!(ids, ["1", "2", "", "3", "4", "4b", "5"]);
         assert_eq!(
             entries[1].title.as_deref(),
             Some("Entity &eacute;t&eacute; & bare & sign")
@@ -952,6 +979,21 @@ mod tests {
             let err = read_entries(doc).expect_err(name);
             assert!(err.0.contains(says), "{name}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn hostile_nesting_is_read_in_linear_time() {
+        let n = 200_000;
+        let doc = format!(
+            "<rss><channel><item><title>Kept</title><guid>1</guid></item>{}{}</channel></rss>",
+            "<x>".repeat(n),
+            "</y>".repeat(n)
+        );
+        let started = std::time::Instant::now();
+        let entries = read_entries(&doc).expect("reads");
+        assert_eq!(entries.len(), 1);
+        // Quadratic would be 4e10 comparisons: minutes, not this.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -513,3 +513,30 @@ fn a_parser_panic_is_one_warning_naming_the_feed_and_its_stories_are_kept() {
         assert!(!log.contains(raw), "panic text printed: {log}");
     }
 }
+
+#[test]
+fn a_gzip_body_served_without_content_encoding_is_read() {
+    use std::io::Write as _;
+    let env = Env::start();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(fixture("nknews.xml").as_bytes())
+        .expect("gzip");
+    env.server.set(
+        "/feed.xml.gz",
+        Reply::Raw {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/x-gzip".into())],
+            body: gzip.finish().expect("gzip"),
+        },
+    );
+    env.write_config(&[feed("NK News", "/feed.xml.gz")], "");
+    env.poll();
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM articles WHERE origin = 'feed'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM feeds WHERE last_error IS NULL"),
+        1
+    );
+}
