@@ -53,6 +53,10 @@ fn parse(c: &mut Criterion) {
     c.bench_function("parse and normalize one feed (20 items)", |b| {
         b.iter(|| feed::parse_feed(black_box(&body), None, &url, now))
     });
+    // What a feed that feed-rs rejects costs instead: the liberal reader alone.
+    c.bench_function("read one feed liberally and normalize (20 items)", |b| {
+        b.iter(|| feed::parse_feed_liberally(black_box(&body), None, &url, now))
+    });
 }
 
 fn topic(c: &mut Criterion) {

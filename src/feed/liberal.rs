@@ -44,12 +44,16 @@ const MAX_DEPTH: usize = 256;
 const MAX_CLOSED_AT_ONCE: usize = 64;
 
 /// Reads the entries of a feed document, XML or JSON.
+/// Text before the first `<` (a PHP warning printed ahead of the feed, stray bytes) is
+/// skipped, as feedparser skips it.
 pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
     let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     match text.as_bytes().first() {
         Some(b'{') => read_json(text),
-        Some(b'<') => read_xml(text),
-        _ => Err(NotAFeed("neither XML nor JSON".into())),
+        _ => match text.find('<') {
+            Some(at) => read_xml(&text[at..]),
+            None => Err(NotAFeed("neither XML nor JSON".into())),
+        },
     }
 }
 
@@ -332,7 +336,7 @@ struct EntryDraft {
     updated: Option<(Field, DateTime<Utc>)>,
     links: Vec<(String, Option<String>)>,
     enclosure: Option<String>,
-    /// The `xml:base` in force for the entry (RFC 3023 via Atom's RFC 4287 §2), against which
+    /// The `xml:base` in force for the entry (XML Base, which RFC 4287 §2 adopts), against which
     /// its relative links resolve.
     base: Option<Url>,
 }
@@ -942,6 +946,17 @@ mod tests {
     }
 
     #[test]
+    fn text_before_the_document_is_skipped() {
+        let doc = "<b>Warning</b>: Undefined variable on line 3\n<?xml version=\"1.0\"?>\
+                   <rss><channel><item><title>Kept</title></item></channel></rss>";
+        // The stray `<b>` is the first element seen; a warning in plain text is skipped.
+        assert!(read_entries(doc).is_err());
+        let doc = "Warning: Undefined variable on line 3\n<?xml version=\"1.0\"?>\
+                   <rss><channel><item><title>Kept</title></item></channel></rss>";
+        assert_eq!(titles(&read_entries(doc).expect("reads")), ["Kept"]);
+    }
+
+    #[test]
     fn cdata_is_kept_as_markup() {
         let doc = "<rss><channel><item><description><![CDATA[<p>A &amp; B</p>]]> &amp; more</description></item></channel></rss>";
         let entries = read_entries(doc).expect("reads");
@@ -973,6 +988,7 @@ mod tests {
             ("html", "<html><body><p>page</p></body></html>", "<html>"),
             ("json_without_items", r#"{"name":"x"}"#, "items"),
             ("text", "hello", "neither XML nor JSON"),
+            ("text_then_html", "Error 500 <b>oops</b>", "<b>"),
             ("bad_json", "{nope", "invalid JSON"),
         ];
         for (name, doc, says) in cases {

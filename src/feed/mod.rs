@@ -341,6 +341,7 @@ fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, [u8]> {
     let valid_utf8 = std::str::from_utf8(body).is_ok();
     let encoding = Encoding::for_bom(body)
         .map(|(encoding, _)| encoding)
+        .or_else(|| utf16_without_bom(body))
         .or_else(|| valid_utf8.then_some(encoding_rs::UTF_8))
         .or_else(|| xml_declared_encoding(body).and_then(Encoding::for_label))
         .or_else(|| charset.and_then(|c| Encoding::for_label(c.trim().as_bytes())))
@@ -356,6 +357,17 @@ fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, [u8]> {
     // `decode` replaces malformed sequences with U+FFFD and drops a byte-order mark.
     let (text, _, _) = encoding.decode(body);
     Cow::Owned(declare_utf8(&text).into_bytes())
+}
+
+/// UTF-16 told by its first character, `<`, when there is no byte-order mark (XML 1.0
+/// Appendix F). Such a body is valid UTF-8 as far as its ASCII goes, NULs and all, so this
+/// comes before the UTF-8 check.
+fn utf16_without_bom(body: &[u8]) -> Option<&'static Encoding> {
+    match body {
+        [b'<', 0, c, 0, ..] if c.is_ascii_graphic() => Some(encoding_rs::UTF_16LE),
+        [0, b'<', 0, c, ..] if c.is_ascii_graphic() => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    }
 }
 
 /// The `encoding` of an XML declaration at the start of `body`, as bytes.
@@ -1221,7 +1233,7 @@ mod tests {
             d
         };
         let expected = |decl: &str| format!("<?xml version=\"1.0\"{decl}?><t>{cyrillic}</t>");
-        let cases: [(&str, Vec<u8>, Option<&str>, String); 6] = [
+        let cases: [(&str, Vec<u8>, Option<&str>, String); 7] = [
             (
                 "declaration",
                 doc(" encoding=\"windows-1251\"", &cp1251),
@@ -1250,6 +1262,15 @@ mod tests {
                     .collect(),
                 None,
                 format!("<html><head><meta charset=\"windows-1251\"></head>{cyrillic}"),
+            ),
+            (
+                "utf16_without_bom",
+                format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><t>{cyrillic}</t>")
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect(),
+                None,
+                expected(" encoding=\"UTF-8\""),
             ),
             (
                 "invalid_bytes_replaced",
