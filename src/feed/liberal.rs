@@ -60,25 +60,45 @@ pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
 /// How many `item` and `entry` start tags a document holds, counted without parsing: more than
 /// feed-rs returned means it read the document short.
 pub fn count_entry_tags(text: &str) -> usize {
+    // Every feed pays for this count, so it searches for the two names (SIMD substring
+    // search; they are rare in a document) and looks around each, instead of at every tag.
+    // Names are matched in lower case, as XML spells them; `<Item>` documents are counted
+    // when feed-rs found nothing in them (see `parse_feed`).
     let bytes = text.as_bytes();
     let mut count = 0;
-    let mut from = 0;
-    while let Some(offset) = text[from..].find('<') {
-        let at = from + offset + 1;
-        from = at;
-        let name_len = bytes[at..].iter().take_while(|b| is_name_byte(**b)).count();
-        let name = &text[at..at + name_len];
-        let local = name.rsplit(':').next().unwrap_or(name);
-        if (local.eq_ignore_ascii_case("item") || local.eq_ignore_ascii_case("entry"))
-            && bytes
-                .get(at + name_len)
-                .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
-        {
-            count += 1;
+    for name in [&b"item"[..], b"entry"] {
+        for at in memchr::memmem::find_iter(bytes, name) {
+            let ends = bytes
+                .get(at + name.len())
+                .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/');
+            if ends && opens_tag_at(bytes, at) {
+                count += 1;
+            }
         }
     }
     count
 }
+
+/// Whether the name at `at` is a start tag's: `<item`, or `<prefix:item`.
+fn opens_tag_at(bytes: &[u8], at: usize) -> bool {
+    match at.checked_sub(1).map(|i| bytes[i]) {
+        Some(b'<') => true,
+        Some(b':') => {
+            let colon = at - 1;
+            let prefix = bytes[..colon]
+                .iter()
+                .rev()
+                .take(MAX_PREFIX)
+                .take_while(|b| is_name_byte(**b) && **b != b':')
+                .count();
+            prefix > 0 && colon > prefix && bytes[colon - prefix - 1] == b'<'
+        }
+        _ => false,
+    }
+}
+
+/// The longest namespace prefix [`opens_tag_at`] looks back over.
+const MAX_PREFIX: usize = 32;
 
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.') || b >= 0x80
@@ -957,6 +977,14 @@ mod tests {
     }
 
     #[test]
+    fn entry_tags_in_another_case_are_read() {
+        let doc = "<RSS><CHANNEL><ITEM><TITLE>Upper</TITLE><LINK>http://ex.org/1</LINK></ITEM></CHANNEL></RSS>";
+        let entries = read_entries(doc).expect("reads");
+        assert_eq!(titles(&entries), ["Upper"]);
+        assert_eq!(entries[0].links, [("http://ex.org/1".to_owned(), None)]);
+    }
+
+    #[test]
     fn cdata_is_kept_as_markup() {
         let doc = "<rss><channel><item><description><![CDATA[<p>A &amp; B</p>]]> &amp; more</description></item></channel></rss>";
         let entries = read_entries(doc).expect("reads");
@@ -1026,6 +1054,11 @@ mod tests {
                 2,
             ),
             ("none", "<rss><channel></channel></rss>", 0),
+            (
+                "other_case_left_to_the_reader",
+                "<rss><Item>a</Item></rss>",
+                0,
+            ),
         ];
         for (name, doc, expected) in cases {
             assert_eq!(count_entry_tags(doc), expected, "{name}");

@@ -221,10 +221,13 @@ pub fn parse_feed(
             reason: "the body is empty".into(),
         });
     }
-    let body = to_utf8(body, charset);
-    let text = String::from_utf8_lossy(&body);
-    let (entries, recovery) = match read_strictly(&body, feed_url) {
-        Ok(entries) if entries.len() >= liberal::count_entry_tags(&text) => (entries, None),
+    let text = to_utf8(body, charset);
+    let (entries, recovery) = match read_strictly(text.as_bytes(), feed_url) {
+        // None at all is worth a second look too: entry tags in another case (`<Item>`), or
+        // in a dialect feed-rs does not know.
+        Ok(entries) if !entries.is_empty() && entries.len() >= liberal::count_entry_tags(&text) => {
+            (entries, None)
+        }
         Ok(entries) => match liberal::read_entries(&text) {
             Ok(more) if more.len() > entries.len() => {
                 let cause = format!(
@@ -263,8 +266,7 @@ pub fn parse_feed_liberally(
     feed_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<Vec<Item>, Error> {
-    let body = to_utf8(body, charset);
-    let entries = liberal::read_entries(&String::from_utf8_lossy(&body))
+    let entries = liberal::read_entries(&to_utf8(body, charset))
         .map_err(|liberal::NotAFeed(reason)| Error::NotAFeed { reason })?;
     Ok(normalize_entries(entries, feed_url, now))
 }
@@ -277,7 +279,7 @@ fn normalize_entries(entries: Vec<RawEntry>, feed_url: &Url, now: DateTime<Utc>)
         .into_iter()
         .map(|entry| normalize_entry(entry, feed_url, &host, latest))
         .collect();
-    distinct_stories(entries)
+    distinct_stories(entries, &host)
 }
 
 /// The entries feed-rs reads, or why it read none.
@@ -337,8 +339,9 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// The body as UTF-8 (see the module doc for the order of evidence). A declaration that named
 /// another encoding is rewritten to say UTF-8, so the XML parser does not decode twice.
-fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, [u8]> {
-    let valid_utf8 = std::str::from_utf8(body).is_ok();
+fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, str> {
+    let utf8 = std::str::from_utf8(body).ok();
+    let valid_utf8 = utf8.is_some();
     let encoding = Encoding::for_bom(body)
         .map(|(encoding, _)| encoding)
         .or_else(|| utf16_without_bom(body))
@@ -349,14 +352,14 @@ fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, [u8]> {
         .unwrap_or(encoding_rs::UTF_8);
     let declared = xml_declared_encoding(body).and_then(Encoding::for_label);
     if encoding == encoding_rs::UTF_8
-        && valid_utf8
         && declared.is_none_or(|d| d == encoding_rs::UTF_8)
+        && let Some(text) = utf8
     {
-        return Cow::Borrowed(body);
+        return Cow::Borrowed(text);
     }
     // `decode` replaces malformed sequences with U+FFFD and drops a byte-order mark.
     let (text, _, _) = encoding.decode(body);
-    Cow::Owned(declare_utf8(&text).into_bytes())
+    Cow::Owned(declare_utf8(&text))
 }
 
 /// UTF-16 told by its first character, `<`, when there is no byte-order mark (XML 1.0
@@ -459,12 +462,12 @@ fn declare_utf8(text: &str) -> String {
 ///
 /// An entry whose strongest key repeats an earlier entry's is the same story listed twice:
 /// the first is kept.
-fn distinct_stories(entries: Vec<Normalized>) -> Vec<Item> {
+fn distinct_stories(entries: Vec<Normalized>, host: &str) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(entries.len());
-    let mut extra: Vec<(ArticleKey, Option<String>)> = Vec::with_capacity(entries.len());
+    let mut extra: Vec<(Option<String>, Option<String>)> = Vec::with_capacity(entries.len());
     for entry in entries {
         items.push(entry.item);
-        extra.push((entry.anonymous, entry.anchored_url));
+        extra.push((entry.enclosure, entry.anchored_url));
     }
     // Links that several entries share but whose anchors tell apart are the anchored links.
     let mut anchors_by_url: HashMap<String, HashSet<&str>> = HashMap::new();
@@ -503,7 +506,7 @@ fn distinct_stories(entries: Vec<Normalized>) -> Vec<Item> {
                 .insert(guid.to_owned());
         }
     }
-    for (item, (key, anchored)) in items.iter_mut().zip(extra) {
+    for (item, (enclosure, anchored)) in items.iter_mut().zip(extra) {
         let shared_link = key_of(item, "url:")
             .is_some_and(|url| guids_by_url.get(url).is_some_and(|g| g.len() > 1));
         if shared_link && key_of(item, "guid:").is_some() {
@@ -512,8 +515,17 @@ fn distinct_stories(entries: Vec<Normalized>) -> Vec<Item> {
         // An anchored link is a key only while its page holds several entries: the anonymous
         // key finds the story again when it is alone there.
         let weak_link = item.url.is_none() || shared_link || anchored.is_some();
-        if (weak_link || item.keys.is_empty()) && !item.keys.contains(&key) {
-            item.keys.push(key);
+        if weak_link || item.keys.is_empty() {
+            let key = anonymous_key(
+                host,
+                &item.title_keys,
+                &item.body,
+                enclosure.as_deref(),
+                item.published_at,
+            );
+            if !item.keys.contains(&key) {
+                item.keys.push(key);
+            }
         }
     }
     drop_shared_keys(&mut items, "anon:", |item| item.keys.len() > 1);
@@ -575,8 +587,8 @@ fn anonymous_key(
 /// One entry as an [`Item`], with what [`distinct_stories`] judges its identity by besides.
 struct Normalized {
     item: Item,
-    /// See [`anonymous_key`].
-    anonymous: ArticleKey,
+    /// The first enclosure's canonical URL, for [`anonymous_key`].
+    enclosure: Option<String>,
     /// The canonical link with its fragment, when it has one.
     anchored_url: Option<String>,
 }
@@ -628,7 +640,6 @@ fn normalize_entry(
         .enclosure
         .as_deref()
         .and_then(|e| canonical_url(e, Some(feed_url)));
-    let anonymous = anonymous_key(host, &title_keys, &body, enclosure.as_deref(), published_at);
 
     // Without a link, the anonymous key is a key too (added by `distinct_stories`): a guid
     // alone is all that tells such a story apart, and publishers reissue guids (a CMS
@@ -653,7 +664,7 @@ fn normalize_entry(
     };
     Normalized {
         item,
-        anonymous,
+        enclosure,
         anchored_url,
     }
 }
@@ -1280,8 +1291,7 @@ mod tests {
             ),
         ];
         for (name, body, charset, want) in cases {
-            let got = to_utf8(&body, charset);
-            assert_eq!(String::from_utf8_lossy(&got), want, "{name}");
+            assert_eq!(to_utf8(&body, charset), want, "{name}");
         }
         let plain = b"<rss/>";
         assert!(
