@@ -49,6 +49,7 @@ pub fn alert_json(alert: &PendingAlert) -> Value {
         },
         "revision": alert.revision,
         "previous_revision": alert.previous_revision,
+        "body_kind": alert.body_kind.as_str(),
     });
     if let (Some(diff), Some(map)) = (&alert.diff, value.as_object_mut()) {
         map.insert(

@@ -576,6 +576,7 @@ mod tests {
             matched_terms: vec!["North Korea".into(), "Russia".into()],
             revision: 3,
             previous_revision: Some(2),
+            body_kind: crate::model::BodyKind::Content,
             diff: Some(crate::store::PendingDiff {
                 unified:
                     "--- revision 2\n+++ revision 3\n@@ -1 +1 @@\n-open in 2026.\n+open in 2027.\n"

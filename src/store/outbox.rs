@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::feeds::parse_time;
 use super::{Error, Store};
-use crate::model::{AlertKind, format_time};
+use crate::model::{AlertKind, BodyKind, format_time};
 
 /// A sink as the outbox knows it: its name in `deliveries.sink` and the alert kinds it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +82,8 @@ pub struct PendingAlert {
     pub matched_terms: Vec<String>,
     pub revision: i64,
     pub previous_revision: Option<i64>,
+    /// Which text the alerted revision is (`summary`, `content`, later `page`).
+    pub body_kind: BodyKind,
     pub diff: Option<PendingDiff>,
 }
 
@@ -129,7 +131,7 @@ impl Store {
             "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
                  ar.published_at, ar.matched_terms, r.number, p.number,
                  a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts,
-                 d.next_attempt_at, a.seq
+                 d.next_attempt_at, r.body_kind, a.seq
              FROM alerts a
              CROSS JOIN deliveries d ON d.alert_id = a.id AND d.sink = ?1
              JOIN revisions r ON r.id = a.revision_id
@@ -142,7 +144,7 @@ impl Store {
              LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![sink, format_time(now), limit as i64, after], |r| {
-            Ok((r.get(17)?, alert_from_row(r)?))
+            Ok((r.get(18)?, alert_from_row(r)?))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -201,11 +203,13 @@ impl Store {
     }
 }
 
-/// The columns [`alert_from_row`] reads, then the delivery's attempts and next attempt.
+/// The columns [`alert_from_row`] reads: the delivery's attempts and next attempt among them,
+/// the revision's body kind last.
 const ALERT_SELECT: &str =
     "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
         ar.published_at, ar.matched_terms, r.number, p.number,
-        a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts, d.next_attempt_at
+        a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts, d.next_attempt_at,
+        r.body_kind
      FROM deliveries d
      JOIN alerts a ON a.id = d.alert_id
      JOIN revisions r ON r.id = a.revision_id
@@ -233,6 +237,16 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<PendingAlert> {
         matched_terms: serde_json::from_str(&terms).unwrap_or_default(),
         revision: r.get(9)?,
         previous_revision: r.get(10)?,
+        body_kind: {
+            let kind: String = r.get(17)?;
+            BodyKind::parse(&kind).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    17,
+                    rusqlite::types::Type::Text,
+                    format!("unknown body_kind {kind:?}").into(),
+                )
+            })?
+        },
         diff: match diff {
             Some(unified) => Some(PendingDiff {
                 unified,

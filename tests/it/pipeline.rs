@@ -68,6 +68,7 @@ fn a_relevant_item_becomes_an_article_with_revision_one_and_a_new_alert() {
     assert_eq!(alert["article"]["feed"], "NK News");
     assert_eq!(alert["revision"], 1);
     assert!(alert["previous_revision"].is_null());
+    assert_eq!(alert["body_kind"], "content");
     assert!(alert.get("diff").is_none());
     let alert_id: String = env
         .db()
@@ -129,6 +130,7 @@ fn an_edit_makes_revision_two_and_a_changed_alert_but_noise_does_not() {
     assert_eq!(log[1]["kind"], "changed");
     assert_eq!(log[1]["revision"], 2);
     assert_eq!(log[1]["previous_revision"], 1);
+    assert_eq!(log[1]["body_kind"], "content");
     assert_eq!(log[1]["diff"]["words_removed"], removed);
 
     // Only quote style, non-breaking spaces and a soft hyphen differ: no revision.
