@@ -4,7 +4,8 @@
 //!
 //! The modules follow the data flow of `DESIGN.md`: [`config`] → [`fetch`] → [`feed`] (parse
 //! and normalize) → [`topic`] → [`store`] → [`diff`] → [`alert`], driven by [`daemon`] and
-//! the [`cli`]. [`seed`] reads the articles the database starts from; [`opml`] moves feed
+//! the [`cli`]. [`extract`] takes an article page's HTML to its title and text, beside
+//! [`feed`]. [`seed`] reads the articles the database starts from; [`opml`] moves feed
 //! lists in and out of the config; [`demo`] runs the whole cycle on bundled sample feeds;
 //! [`report`] renders an article's revisions as a page for people.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diff;
+pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod model;

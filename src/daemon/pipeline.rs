@@ -73,6 +73,7 @@ pub async fn poll_feed(
             body,
             charset,
             validators,
+            ..
         }) => (status, body, charset, validators),
         Err(error) => {
             record.http_status = error.status();

@@ -315,7 +315,7 @@ thread_local! {
 /// Runs `f`, catching a panic as its message. The panic is not printed: Rust's default hook
 /// writes `thread '…' panicked at …` (and a backtrace) to stderr, which journald shows as a
 /// crash, where the caller reports it as one log line. Panics elsewhere print as before.
-fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
@@ -799,11 +799,20 @@ pub fn html_to_text(html: &str) -> String {
 }
 
 /// The index just past the `>` that ends a tag, skipping `>` inside quoted attribute values.
-fn tag_end(bytes: &[u8], mut i: usize) -> usize {
+fn tag_end(bytes: &[u8], from: usize) -> usize {
     let mut quote = None;
+    let mut i = from;
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
+            // A `<` inside a quoted value means the quote was never closed (`<div "="">`):
+            // the tag ends at its first `>`, or a broken attribute would swallow the text.
+            Some(_) if b == b'<' => {
+                return bytes[from..]
+                    .iter()
+                    .position(|c| *c == b'>')
+                    .map_or(bytes.len(), |o| from + o + 1);
+            }
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'\'' => quote = Some(b),
@@ -997,6 +1006,16 @@ mod tests {
                 "One.\nTwo.",
             ),
             ("br_breaks_a_line", "a<br/>b<BR>c", "a\nb\nc"),
+            (
+                "a_broken_quote_ends_at_the_tag",
+                "<div \"=\"\">\n<p>Kept text.</p></div>",
+                "Kept text.",
+            ),
+            (
+                "a_quoted_gt_is_no_end",
+                "<a title=\"x > y\">link</a> after",
+                "link after",
+            ),
             (
                 "script_and_style_dropped",
                 "<script>var x = '<p>';</script>Text<style>p{}</style>",

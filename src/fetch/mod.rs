@@ -1,7 +1,9 @@
-//! The fetch stage: one HTTP GET of one feed.
+//! The fetch stage: one HTTP GET of one feed, one article page or one host's robots.txt.
 //!
-//! Takes a feed URL and the validators stored from its last answer (ETag, Last-Modified) and
-//! gives either `Fetched::NotModified` or the body with its new validators. It bounds every
+//! Takes a URL and the validators stored from its last answer (ETag, Last-Modified) and gives
+//! either `Fetched::NotModified` or the body with its new validators and the URL that
+//! answered (after redirects). Pages are asked for as HTML, with their own body limit; whether
+//! robots.txt lets storywatch fetch a page is [`robots`]'s to say, from [`Fetcher::robots`]. It bounds every
 //! request: a connect timeout, a total timeout that also covers reading the body (reqwest has
 //! none by default, and a read timeout does not stop a server that drips a byte at a time), at
 //! most 5 redirects and only to http(s) URLs (a feed redirected to `ftp:` or `file:` is an
@@ -12,6 +14,8 @@
 //! hands the parser the raw bytes and the `charset` the server declared; it does not
 //! decode text, parse, schedule or retry: a failure is returned, and the scheduler decides when
 //! to come back.
+
+pub mod robots;
 
 use std::time::Duration;
 
@@ -92,6 +96,8 @@ pub enum Fetched {
     /// A 2xx answer with its (decompressed) body.
     Body {
         status: u16,
+        /// The URL that answered, after redirects.
+        url: Url,
         body: Vec<u8>,
         /// The `charset` parameter of the `Content-Type` header, when the server sent one.
         charset: Option<String>,
@@ -128,12 +134,76 @@ impl Fetcher {
         Ok(Fetcher { client, limits })
     }
 
-    /// GETs `url`, conditionally when `validators` has anything.
+    /// GETs a feed, conditionally when `validators` has anything.
     pub async fn fetch_feed(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
+        self.fetch(url, validators, Want::Feed, self.limits.max_body)
+            .await
+    }
+
+    /// GETs an article page, conditionally when `validators` has anything, with its own body
+    /// limit. Whether robots.txt allows it is the caller's to ask first ([`Fetcher::robots`]).
+    pub async fn fetch_page(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        max_body: u64,
+    ) -> Result<Fetched, Error> {
+        self.fetch(url, validators, Want::Page, max_body).await
+    }
+
+    /// What the host of `url` allows storywatch (its product token, the User-Agent's first
+    /// word) to fetch, from its `/robots.txt` (RFC 9309 §2.3.1: a 4xx allows everything; a 5xx,
+    /// a timeout or no answer allows nothing, until it is asked again).
+    pub async fn robots(&self, url: &Url) -> robots::Robots {
+        let mut robots_url = url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        robots_url.set_fragment(None);
+        let fetched = self
+            .fetch(
+                &robots_url,
+                &Validators::default(),
+                Want::Robots,
+                robots::MAX_ROBOTS_LEN as u64,
+            )
+            .await;
+        match fetched {
+            Ok(Fetched::Body { body, .. }) => {
+                robots::Robots::parse(&String::from_utf8_lossy(&body), &self.product_token())
+            }
+            Ok(Fetched::NotModified) => robots::Robots::allow_all(),
+            // A robots.txt longer than the limit is read as far as the limit (RFC 9309 §2.5);
+            // refused whole here, it allows everything rather than nothing.
+            Err(Error::TooLarge { .. }) => robots::Robots::allow_all(),
+            Err(Error::Status { status, .. }) if (400..500).contains(&status) => {
+                robots::Robots::allow_all()
+            }
+            Err(_) => robots::Robots::disallow_all(),
+        }
+    }
+
+    /// The product token robots.txt groups name: the User-Agent up to its first `/` or space.
+    pub fn product_token(&self) -> String {
+        self.limits
+            .user_agent
+            .split(['/', ' '])
+            .next()
+            .unwrap_or("storywatch")
+            .to_owned()
+    }
+
+    async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        want: Want,
+        max_body: u64,
+    ) -> Result<Fetched, Error> {
         // reqwest's own timeout covers the body too; this outer one is the guarantee that no
         // await in here outlives the limit, whatever the server does.
         let limit = self.limits.timeout;
-        match tokio::time::timeout(limit, self.fetch_inner(url, validators)).await {
+        let fetched = self.fetch_inner(url, validators, want, max_body);
+        match tokio::time::timeout(limit, fetched).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
                 url: url.to_string(),
@@ -142,12 +212,17 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_inner(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
-        let mut request = self.client.get(url.clone()).header(
-            header::ACCEPT,
-            "application/rss+xml, application/atom+xml, application/feed+json, \
-             application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5",
-        );
+    async fn fetch_inner(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        want: Want,
+        max_body: u64,
+    ) -> Result<Fetched, Error> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header(header::ACCEPT, want.accept());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
@@ -191,7 +266,8 @@ impl Fetcher {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(charset_param);
-        let max = self.limits.max_body;
+        let max = max_body;
+        let answered = response.url().clone();
         // A declared length over the limit is refused before reading anything. With
         // compression the length is that of the compressed body, so the stream is checked too.
         if response.content_length().is_some_and(|n| n > max) {
@@ -222,6 +298,7 @@ impl Fetcher {
         })?;
         Ok(Fetched::Body {
             status: status.as_u16(),
+            url: answered,
             body,
             charset,
             validators,
@@ -252,6 +329,27 @@ impl Fetcher {
                 url,
                 reason: error_chain(&error),
             }
+        }
+    }
+}
+
+/// What a fetch is for, which is what it asks the server for.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    Feed,
+    Page,
+    Robots,
+}
+
+impl Want {
+    fn accept(self) -> &'static str {
+        match self {
+            Want::Feed => {
+                "application/rss+xml, application/atom+xml, application/feed+json, \
+                 application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+            }
+            Want::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+            Want::Robots => "text/plain, */*;q=0.5",
         }
     }
 }
