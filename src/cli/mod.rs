@@ -2,6 +2,7 @@
 //! The only place that turns errors into exit codes: 0 success, 1 runtime failure, 2 usage or
 //! config error.
 
+mod extract;
 mod logging;
 mod read;
 mod report;
@@ -132,6 +133,19 @@ enum Command {
     /// The whole cycle on bundled sample feeds, offline: poll, a silent edit, poll again, and
     /// the alerts and the diff. Needs no config and leaves nothing behind.
     Demo,
+    /// The title, canonical URL, dates and text storywatch would store for an article page.
+    Extract {
+        /// An HTML file, `-` for standard input (the default), or an http(s) URL, fetched as
+        /// the daemon would (its User-Agent and limits, and the host's robots.txt).
+        source: Option<String>,
+        /// The URL a file or standard input was served from, for its relative links.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Print JSON: title, text (paragraphs separated by blank lines), canonical_url,
+        /// published_at, modified_at.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +216,13 @@ pub fn main() -> ExitCode {
             action: Some(FeedsAction::Import { file, write: false }),
             ..
         } => return import_feeds(file, None),
+        // A page on disk or standard input is read without a config; a URL is fetched with
+        // the config's rules, below.
+        Command::Extract { source, url, json } => {
+            if let extract::Source::Local(path) = extract::Source::parse(source.as_deref()) {
+                return print_article(extract::extract_local(path, url.as_deref()), *json);
+            }
+        }
         _ => {}
     }
     let path = config::locate(
@@ -223,6 +244,13 @@ pub fn main() -> ExitCode {
     logging::init(cli.log_format, &config.log_level);
     match cli.command {
         Command::Check => check(&config),
+        Command::Extract { source, json, .. } => match extract::Source::parse(source.as_deref()) {
+            extract::Source::Remote(url) => {
+                print_article(extract::extract_remote(&config, &url), json)
+            }
+            // Handled above, without a config.
+            extract::Source::Local(_) => ExitCode::from(EXIT_USAGE),
+        },
         Command::Migrate => match daemon::open_store(&config) {
             Ok(_) => {
                 println!("database {} is up to date", config.database.display());
@@ -369,6 +397,23 @@ fn import_feeds(file: &std::path::Path, config: Option<&Config>) -> ExitCode {
         ExitCode::from(EXIT_FAILURE)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Prints what `extract` found, or why it found nothing (exit 1).
+fn print_article(article: Result<crate::extract::Article, extract::Error>, json: bool) -> ExitCode {
+    match article {
+        Ok(article) => {
+            print!("{}", extract::render(&article, json));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("storywatch: {error}");
+            ExitCode::from(match error {
+                extract::Error::BadUrl(_) => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            })
+        }
     }
 }
 

@@ -105,6 +105,16 @@ fn user_agent(config: &Config) -> String {
         .unwrap_or_else(|| fetch::DEFAULT_USER_AGENT.to_owned())
 }
 
+/// The one HTTP client of the fetch stage, with the config's limits and User-Agent.
+pub fn fetcher(config: &Config) -> Result<Fetcher, fetch::Error> {
+    Fetcher::new(Limits {
+        timeout: config.poll.timeout,
+        connect_timeout: config.poll.connect_timeout,
+        max_body: config.poll.max_body,
+        user_agent: user_agent(config),
+    })
+}
+
 /// Opens the database (migrating it) and loads the seeds: what `migrate` does, and what every
 /// start does first.
 pub fn open_store(config: &Config) -> Result<Store, Error> {
@@ -252,12 +262,7 @@ impl Context {
         log_health: Arc<Health>,
     ) -> Result<Context, Error> {
         let topic = Topic::new(&topic::Spec::from_config(&config.topic))?;
-        let fetcher = Fetcher::new(Limits {
-            timeout: config.poll.timeout,
-            connect_timeout: config.poll.connect_timeout,
-            max_body: config.poll.max_body,
-            user_agent: user_agent(&config),
-        })?;
+        let fetcher = fetcher(&config)?;
         let endpoints = webhook_endpoints(&config)?;
         let log_sink = config.alerts.log.clone().map(LogSink::new);
         let mut sinks: Vec<store::Sink> = log_sink

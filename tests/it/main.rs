@@ -5,6 +5,7 @@
 mod cli;
 mod crash;
 mod demo;
+mod extract;
 mod extract_eval;
 mod faults;
 mod feed_corpus;
