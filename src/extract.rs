@@ -12,6 +12,9 @@
 //!   and ads; its text keeps the paragraph structure, and each paragraph is normalized as feed
 //!   text is ([`crate::feed::normalize_text`]), so an edit of whitespace, soft hyphens or
 //!   invisible characters is no edit;
+//! - stable text: what changes on every load of a page is not the article, so relative times
+//!   and counters ("Updated 5 minutes ago · 1,234 views", "3시간 전", "15 комментариев") are
+//!   taken out of the short lines around it ([`without_volatile_phrases`]);
 //! - metadata: the title and dates from the page's meta tags and JSON-LD, the canonical URL
 //!   from `<link rel="canonical">`, else `og:url`, canonical as feed links are (no tracking
 //!   parameters, no fragment);
@@ -125,7 +128,7 @@ pub fn extract_article(
     let paragraphs: Vec<String> = article
         .text_content
         .lines()
-        .map(feed::normalize_text)
+        .map(|line| without_volatile_phrases(&feed::normalize_text(line)))
         .filter(|p| !p.is_empty())
         .collect();
     if paragraphs.is_empty() {
@@ -142,6 +145,196 @@ pub fn extract_article(
         published_at: date(article.published_time).or_else(|| date(published)),
         modified_at: date(article.modified_time).or_else(|| date(modified)),
     })
+}
+
+/// How many words a line may have to be read as page furniture (a byline, a meta line); a
+/// longer one is the article's own text, whatever it says.
+const FURNITURE_WORDS: usize = 25;
+
+/// A short line without what changes from one load of a page to the next: relative times
+/// ("Updated 5 minutes ago", "3시간 전", "2 часа назад") and counters ("1,234 views",
+/// "댓글 12", "15 комментариев"). A line that is nothing else is dropped whole. A phrase is
+/// taken out only where a number counts something (a word of time or counting beside a
+/// count), so "Kim's day in Moscow" keeps its words, and a clock time or a date stays. The
+/// article's own sentences (longer lines) are left alone: "three hours ago, officials said"
+/// is news.
+fn without_volatile_phrases(line: &str) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    if words.len() > FURNITURE_WORDS {
+        return line.to_owned();
+    }
+    let kinds: Vec<Volatile> = words.iter().map(|w| volatile_kind(w)).collect();
+    let mut drop = vec![false; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        let joins = |k: Volatile| matches!(k, Volatile::Word | Volatile::Count | Volatile::Counted);
+        if !joins(kinds[i]) {
+            i += 1;
+            continue;
+        }
+        let end = (i..words.len())
+            .find(|&j| !joins(kinds[j]))
+            .unwrap_or(words.len());
+        let run = &kinds[i..end];
+        let counts = run
+            .iter()
+            .any(|k| matches!(k, Volatile::Count | Volatile::Counted));
+        let says = run
+            .iter()
+            .any(|k| matches!(k, Volatile::Word | Volatile::Counted));
+        if counts && says {
+            drop[i..end].iter_mut().for_each(|d| *d = true);
+        }
+        i = end;
+    }
+    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
+    for (word, dropped) in words.iter().zip(&drop) {
+        let separator = volatile_kind(word) == Volatile::Separator;
+        // A separator left between two dropped phrases, or at an end, goes too.
+        if *dropped
+            || (separator
+                && kept
+                    .last()
+                    .is_none_or(|w| volatile_kind(w) == Volatile::Separator))
+        {
+            continue;
+        }
+        kept.push(word);
+    }
+    while kept
+        .last()
+        .is_some_and(|w| volatile_kind(w) == Volatile::Separator)
+    {
+        kept.pop();
+    }
+    let text = kept.join(" ");
+    let text = text.trim_end_matches([',', ':', ';']);
+    if text.chars().any(char::is_alphanumeric) {
+        text.to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// What one word of a short line is, for [`without_volatile_phrases`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Volatile {
+    /// A word of the text.
+    No,
+    /// A separator: `·`, `|`, `—`.
+    Separator,
+    /// A count: digits, with `,` or `.` between them.
+    Count,
+    /// A word of time or counting ("minutes", "ago", "views", "назад", "조회수").
+    Word,
+    /// A count and its word in one ("5분", "3시간", "조회수1,234", "댓글12").
+    Counted,
+}
+
+/// Words of relative time and of counting in English, Korean and Russian.
+const VOLATILE_WORDS: &[&str] = &[
+    "updated",
+    "posted",
+    "published",
+    "ago",
+    "second",
+    "seconds",
+    "sec",
+    "secs",
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "views",
+    "view",
+    "comments",
+    "comment",
+    "shares",
+    "share",
+    "likes",
+    "like",
+    "reads",
+    "replies",
+    "reply",
+    "전",
+    "분",
+    "시간",
+    "일",
+    "초",
+    "조회",
+    "조회수",
+    "댓글",
+    "공유",
+    "좋아요",
+    "назад",
+    "обновлено",
+    "опубликовано",
+    "секунд",
+    "секунду",
+    "секунды",
+    "минуту",
+    "минуты",
+    "минут",
+    "час",
+    "часа",
+    "часов",
+    "день",
+    "дня",
+    "дней",
+    "просмотр",
+    "просмотра",
+    "просмотров",
+    "просмотры",
+    "комментарий",
+    "комментария",
+    "комментариев",
+    "комментарии",
+];
+
+fn volatile_kind(word: &str) -> Volatile {
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    if word.is_empty() {
+        return Volatile::Separator;
+    }
+    let lower = word.to_lowercase();
+    if VOLATILE_WORDS.contains(&lower.as_str()) {
+        return Volatile::Word;
+    }
+    let is_count = |s: &str| {
+        !s.is_empty()
+            && s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars().all(|c| c.is_ascii_digit() || c == ',')
+    };
+    if is_count(&lower) {
+        return Volatile::Count;
+    }
+    // Korean glues the count to its word, either way round.
+    let digits_end = lower
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == ','))
+        .map_or(lower.len(), |(i, _)| i);
+    let (number, unit) = lower.split_at(digits_end);
+    if is_count(number) && VOLATILE_WORDS.contains(&unit) {
+        return Volatile::Counted;
+    }
+    if let Some(rest) = ["조회수", "조회", "댓글", "공유"]
+        .iter()
+        .find_map(|w| lower.strip_prefix(w))
+        && is_count(rest)
+    {
+        return Volatile::Counted;
+    }
+    Volatile::No
 }
 
 /// The page as text (see the module doc for the order of evidence).
@@ -359,6 +552,106 @@ mod tests {
         for (name, body, charset, expected) in cases {
             let text = decode_page(&body, charset);
             assert!(text.contains(expected), "{name}: {text}");
+        }
+    }
+
+    /// The page above as it looks on one load: what a page's furniture says changes from load
+    /// to load (related stories, "updated N minutes ago", counters, script tokens, markup).
+    fn load(n: usize) -> String {
+        let related = [
+            "Kim visits Vladivostok",
+            "Rail link reopens",
+            "Lavrov in Pyongyang",
+        ];
+        PAGE.replace(
+            "<article><h1>North Korea and Russia open a road bridge</h1>",
+            &format!(
+                "<script>window.csrf = \"token{n}\"; var nonce = {n};</script>\
+                 <article{}><h1>North Korea and Russia open a road bridge</h1>\
+                 <div class=\"meta\"><span class=\"updated\">Updated {} minutes ago</span> \
+                 <span class=\"views\">{} views</span> <a class=\"comments\" href=\"#c\">{} comments</a></div>",
+                if n % 2 == 0 { " class=\"story\"" } else { "  data-id=\"7\"" },
+                n + 2,
+                1_000 + 37 * n,
+                n * 3,
+            ),
+        )
+        .replace(
+            "<li><a href=\"/a\">Another story</a></li>",
+            &format!("<li><a href=\"/a\">{}</a></li>", related[n % related.len()]),
+        )
+        .replace(
+            " officials in both",
+            if n % 2 == 0 {
+                " officials in both"
+            } else {
+                "\n   officials  in both"
+            },
+        )
+    }
+
+    #[test]
+    fn what_changes_on_every_load_is_not_in_the_text() {
+        let texts: Vec<String> = (0..6)
+            .map(|n| {
+                extract_article(load(n).as_bytes(), None, None)
+                    .expect("an article")
+                    .text()
+            })
+            .collect();
+        for (n, text) in texts.iter().enumerate() {
+            assert_eq!(text, &texts[0], "load {n} differs");
+            for volatile in ["minutes ago", "views", "comments", "token", "Vladivostok"] {
+                assert!(
+                    !text.contains(volatile),
+                    "load {n} keeps {volatile:?}: {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn volatile_phrases_leave_short_lines() {
+        let cases = [
+            (
+                "meta_line",
+                "Updated 2 minutes ago · 1,037 views · 3 comments",
+                "",
+            ),
+            (
+                "byline_keeps_the_name",
+                "By Kim Min-ji · Updated 5 hours ago",
+                "By Kim Min-ji",
+            ),
+            (
+                "korean",
+                "입력 2026.11.28 14:05 · 3시간 전 · 조회수 1,234",
+                "입력 2026.11.28 14:05",
+            ),
+            ("korean_glued", "댓글12 공유", ""),
+            ("russian", "Обновлено 2 часа назад, 15 комментариев", ""),
+            (
+                "a_day_of_the_week_stays",
+                "Kim's day in Moscow",
+                "Kim's day in Moscow",
+            ),
+            (
+                "a_bare_year_stays",
+                "Photo: Reuters 2026",
+                "Photo: Reuters 2026",
+            ),
+            (
+                "a_sentence_stays",
+                "Three hours ago, officials in Moscow said the bridge would open on Friday after \
+                 months of delays, according to a statement published by the ministry and read \
+                 out on state television to viewers across the country.",
+                "Three hours ago, officials in Moscow said the bridge would open on Friday after \
+                 months of delays, according to a statement published by the ministry and read \
+                 out on state television to viewers across the country.",
+            ),
+        ];
+        for (name, line, expected) in cases {
+            assert_eq!(without_volatile_phrases(line), expected, "{name}");
         }
     }
 
