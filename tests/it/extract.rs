@@ -119,3 +119,44 @@ fn a_url_is_fetched_as_the_daemon_would_robots_included() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
 }
+
+/// A hostile page is bounded as a hostile feed is: a gzip bomb and a 50 MiB text node stop at
+/// the body limit, a page that never ends at the timeout, 100,000-deep nesting is refused
+/// before any DOM is built; each is exit 1 with the reason, quickly.
+#[test]
+fn hostile_pages_are_bounded_in_time_and_memory() {
+    let env = Env::start();
+    env.write_config(&[], "timeout = \"3s\"\nmax_body = \"5MiB\"");
+    env.server.set(
+        "/bomb",
+        Reply::Gzip {
+            compressed: crate::server::gzip_bomb(256 << 20),
+        },
+    );
+    env.server.set("/drip", Reply::Drip);
+    let text_node = format!(
+        "<html><body><article><p>{}</p></article></body></html>",
+        "Pyongyang ".repeat(5 << 20)
+    );
+    env.server.set("/huge", html(text_node.into_bytes()));
+    let deep = format!("<html><body>{}text", "<div>".repeat(100_000));
+    env.server.set("/deep", html(deep.into_bytes()));
+    let cases = [
+        ("/bomb", "exceeds"),
+        ("/huge", "exceeds"),
+        ("/drip", "timed out"),
+        ("/deep", "nests elements deeper"),
+    ];
+    for (path, says) in cases {
+        let started = std::time::Instant::now();
+        let out = env.run(&["extract", &env.server.url(path)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path}: {stderr}");
+        assert!(stderr.contains(says), "{path}: {stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+}
