@@ -187,26 +187,19 @@ fn without_volatile_phrases(line: &str) -> String {
         }
         i = end;
     }
-    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
-    for (word, dropped) in words.iter().zip(&drop) {
-        let separator = volatile_kind(word) == Volatile::Separator;
-        // A separator left between two dropped phrases, or at an end, goes too.
-        if *dropped
-            || (separator
-                && kept
-                    .last()
-                    .is_none_or(|w| volatile_kind(w) == Volatile::Separator))
-        {
-            continue;
+    // A separator left between two dropped phrases, or at an end, goes too.
+    let mut kept: Vec<(&str, Volatile)> = Vec::with_capacity(words.len());
+    for ((word, kind), dropped) in words.iter().zip(&kinds).zip(&drop) {
+        let separator = *kind == Volatile::Separator;
+        let after_separator = kept.last().is_none_or(|(_, k)| *k == Volatile::Separator);
+        if !(*dropped || separator && after_separator) {
+            kept.push((word, *kind));
         }
-        kept.push(word);
     }
-    while kept
-        .last()
-        .is_some_and(|w| volatile_kind(w) == Volatile::Separator)
-    {
+    while kept.last().is_some_and(|(_, k)| *k == Volatile::Separator) {
         kept.pop();
     }
+    let kept: Vec<&str> = kept.into_iter().map(|(w, _)| w).collect();
     let text = kept.join(" ");
     let text = text.trim_end_matches([',', ':', ';']);
     if text.chars().any(char::is_alphanumeric) {
@@ -350,7 +343,8 @@ pub fn decode_page<'a>(body: &'a [u8], charset: Option<&str>) -> std::borrow::Co
     }
     let encoding = charset
         .and_then(|c| Encoding::for_label(c.trim().as_bytes()))
-        .or_else(|| meta_charset(body))
+        // HTML's prescan reads 1 KiB; pages put long scripts first, so 4 KiB here.
+        .or_else(|| feed::meta_charset(body, 4096).and_then(Encoding::for_label))
         // HTML's rule: a page that says UTF-16 where it cannot be (it is ASCII-compatible
         // bytes) is UTF-8.
         .map(|e| {
@@ -371,37 +365,6 @@ pub fn decode_page<'a>(body: &'a [u8], charset: Option<&str>) -> std::borrow::Co
     text
 }
 
-/// The charset a `<meta charset>` or `<meta http-equiv="Content-Type" content="…;
-/// charset=…">` in the first 4 KiB names (HTML's prescan looks at 1 KiB; pages put long
-/// scripts first).
-fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
-    let head = &body[..body.len().min(4096)];
-    let lower = head.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(at) = find(&lower[from..], b"<meta") {
-        let start = from + at;
-        let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
-        let tag = &lower[start..end];
-        if let Some(c) = find(tag, b"charset") {
-            let value = tag[c + 7..]
-                .iter()
-                .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\''))
-                .take_while(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(b))
-                .copied()
-                .collect::<Vec<u8>>();
-            if let Some(encoding) = Encoding::for_label(&value) {
-                return Some(encoding);
-            }
-        }
-        from = end.max(start + 1);
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 /// The deepest nesting of the page's elements, counted cheaply: start tags open, end tags
 /// close the innermost element of their name, and the void elements of HTML (`<br>`, `<img>`,
 /// …) and the elements HTML closes by themselves when a sibling starts (`<p>`, `<li>`, …)
@@ -417,17 +380,19 @@ fn nesting_depth(html: &str) -> usize {
     for at in memchr::memchr_iter(b'<', bytes) {
         let rest = &bytes[at + 1..];
         let closing = rest.first() == Some(&b'/');
-        let name: Vec<u8> = rest[usize::from(closing)..]
+        let name = &rest[usize::from(closing)..];
+        let len = name
             .iter()
             .take(16)
             .take_while(|b| b.is_ascii_alphanumeric())
-            .map(u8::to_ascii_lowercase)
-            .collect();
-        if name.is_empty() || !name[0].is_ascii_alphabetic() {
+            .count();
+        if len == 0 || !name[0].is_ascii_alphabetic() {
             continue;
         }
-        let name = String::from_utf8_lossy(&name);
-        if OPEN_NOTHING.contains(&name.as_ref()) {
+        if OPEN_NOTHING
+            .iter()
+            .any(|void| void.as_bytes().eq_ignore_ascii_case(&name[..len]))
+        {
             continue;
         }
         if closing {

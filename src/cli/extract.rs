@@ -87,7 +87,7 @@ pub fn extract_remote(config: &Config, url: &Url) -> Result<Article, Error> {
         .build()?;
     runtime.block_on(async {
         let fetcher = crate::daemon::fetcher(config)?;
-        if !fetcher.robots(url).await.allows(&path_and_query(url)) {
+        if !fetcher.robots(url).await.allows_url(url) {
             return Err(Error::Robots {
                 url: url.to_string(),
                 token: fetcher.product_token(),
@@ -116,14 +116,6 @@ pub fn extract_remote(config: &Config, url: &Url) -> Result<Article, Error> {
             }
         })
     })
-}
-
-/// The part of a URL robots.txt rules match: path and query.
-pub fn path_and_query(url: &Url) -> String {
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    }
 }
 
 /// The article as `extract` prints it: a few labelled lines, then the text, paragraphs

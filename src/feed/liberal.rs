@@ -18,7 +18,8 @@
 //!
 //! A document without an RSS, RDF or Atom root element (or a JSON object with `items`) is not a
 //! feed, and is reported as such. It takes UTF-8 text and gives [`RawEntry`] values for the
-//! normalize step; it does not normalize text, resolve links or judge identity.
+//! normalize step, links resolved against `xml:base` where the document sets one; it does not
+//! normalize text or judge identity.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -43,9 +44,8 @@ const MAX_DEPTH: usize = 256;
 /// that matches nothing would make a hostile document quadratic.
 const MAX_CLOSED_AT_ONCE: usize = 64;
 
-/// Reads the entries of a feed document, XML or JSON.
-/// Text before the first `<` (a PHP warning printed ahead of the feed, stray bytes) is
-/// skipped, as feedparser skips it.
+/// Reads the entries of a feed document, XML or JSON. Text before the first `<` (a PHP warning
+/// printed ahead of the feed, stray bytes) is skipped, as feedparser skips it.
 pub fn read_entries(text: &str) -> Result<Vec<RawEntry>, NotAFeed> {
     let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     match text.as_bytes().first() {
@@ -192,7 +192,7 @@ impl<'a> Iterator for Scanner<'a> {
             return Some(Token::Other);
         }
         let name = &text[name_at..name_at + name_len];
-        let end = tag_end(text, name_at + name_len);
+        let end = super::tag_end(bytes, name_at + name_len);
         self.at = end;
         if closing {
             return Some(Token::End { name, at: start });
@@ -208,30 +208,6 @@ impl<'a> Iterator for Scanner<'a> {
             content_at: end,
         })
     }
-}
-
-/// The index just past the `>` that ends a tag. A `>` inside a quoted value does not end it,
-/// but a `<` there means the quote was never closed: the tag then ends at the next `>`.
-fn tag_end(text: &str, from: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut quote = None;
-    let mut i = from;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(_) if b == b'<' => {
-                return text[from..].find('>').map_or(text.len(), |o| from + o + 1);
-            }
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return i + 1,
-            None if b == b'<' => return i,
-            None => {}
-        }
-        i += 1;
-    }
-    text.len()
 }
 
 /// The value of attribute `name` (any prefix, any case) in the text of a tag.

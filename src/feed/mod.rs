@@ -348,7 +348,7 @@ fn to_utf8<'a>(body: &'a [u8], charset: Option<&str>) -> Cow<'a, str> {
         .or_else(|| valid_utf8.then_some(encoding_rs::UTF_8))
         .or_else(|| xml_declared_encoding(body).and_then(Encoding::for_label))
         .or_else(|| charset.and_then(|c| Encoding::for_label(c.trim().as_bytes())))
-        .or_else(|| meta_charset(body).and_then(Encoding::for_label))
+        .or_else(|| meta_charset(body, SNIFF_LEN).and_then(Encoding::for_label))
         .unwrap_or(encoding_rs::UTF_8);
     let declared = xml_declared_encoding(body).and_then(Encoding::for_label);
     if encoding == encoding_rs::UTF_8
@@ -378,17 +378,18 @@ fn xml_declared_encoding(body: &[u8]) -> Option<&[u8]> {
     let head = &body[..body.len().min(SNIFF_LEN)];
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
     let decl = head[start..].strip_prefix(b"<?xml")?;
-    let decl = &decl[..find(decl, b"?>")?];
+    let decl = &decl[..memchr::memmem::find(decl, b"?>")?];
     attribute_value(decl, b"encoding")
 }
 
-/// The charset of a `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">` near
-/// the start of `body` (an HTML page served where a feed should be).
-fn meta_charset(body: &[u8]) -> Option<&[u8]> {
-    let head = &body[..body.len().min(SNIFF_LEN)];
+/// The charset of a `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">` in the
+/// first `within` bytes of `body`: an HTML page served where a feed should be, and the
+/// extract stage's pages.
+pub(crate) fn meta_charset(body: &[u8], within: usize) -> Option<&[u8]> {
+    let head = &body[..body.len().min(within)];
     let lower = head.to_ascii_lowercase();
-    let meta = find(&lower, b"<meta")?;
-    let at = meta + find(&lower[meta..], b"charset=")? + b"charset=".len();
+    let meta = memchr::memmem::find(&lower, b"<meta")?;
+    let at = meta + memchr::memmem::find(&lower[meta..], b"charset=")? + b"charset=".len();
     let value = &head[at..];
     let value = value.strip_prefix(b"\"").unwrap_or(value);
     let value = value.strip_prefix(b"'").unwrap_or(value);
@@ -406,7 +407,7 @@ fn attribute_value<'a>(decl: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 
 /// Where the value of `name="…"` or `name='…'` lies in `decl`, quotes excluded.
 fn attribute_range(decl: &[u8], name: &[u8]) -> Option<std::ops::Range<usize>> {
-    let mut at = find(decl, name)? + name.len();
+    let mut at = memchr::memmem::find(decl, name)? + name.len();
     let skip_space = |mut i: usize| {
         while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
@@ -422,10 +423,6 @@ fn attribute_range(decl: &[u8], name: &[u8]) -> Option<std::ops::Range<usize>> {
     let start = at + 1;
     let len = decl[start..].iter().position(|b| *b == quote)?;
     Some(start..start + len)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `text` with its XML declaration's encoding, if any, replaced by UTF-8.
@@ -798,7 +795,9 @@ pub fn html_to_text(html: &str) -> String {
     normalize_text(&html_escape::decode_html_entities(&out))
 }
 
-/// The index just past the `>` that ends a tag, skipping `>` inside quoted attribute values.
+/// The index just past the `>` that ends a tag, skipping `>` inside quoted attribute values;
+/// a tag missing its `>` ends where the next one starts. Shared by `html_to_text` and the
+/// liberal reader's scanner.
 fn tag_end(bytes: &[u8], from: usize) -> usize {
     let mut quote = None;
     let mut i = from;
@@ -817,6 +816,7 @@ fn tag_end(bytes: &[u8], from: usize) -> usize {
             Some(_) => {}
             None if b == b'"' || b == b'\'' => quote = Some(b),
             None if b == b'>' => return i + 1,
+            None if b == b'<' => return i,
             None => {}
         }
         i += 1;

@@ -98,6 +98,14 @@ impl Robots {
         Robots { rules }
     }
 
+    /// Whether `url` may be fetched: its path and query are what the rules match.
+    pub fn allows_url(&self, url: &url::Url) -> bool {
+        match url.query() {
+            Some(query) => self.allows(&format!("{}?{query}", url.path())),
+            None => self.allows(url.path()),
+        }
+    }
+
     /// Whether `path` (the URL's path and query, from its `/`) may be fetched.
     pub fn allows(&self, path: &str) -> bool {
         if path == "/robots.txt" {
@@ -258,6 +266,10 @@ Sitemap: https://news.example.org/sitemap.xml
         assert!(!Robots::disallow_all().allows("/x"));
         assert!(Robots::disallow_all().allows("/robots.txt"));
         assert!(Robots::allow_all().allows("/x"));
+        let url = |u: &str| url::Url::parse(u).expect("url");
+        let query_rule = Robots::parse("User-agent: *\nDisallow: /*?print=\n", "storywatch");
+        assert!(!query_rule.allows_url(&url("https://ex.org/story?print=1")));
+        assert!(query_rule.allows_url(&url("https://ex.org/story")));
     }
 
     #[test]
