@@ -142,6 +142,7 @@ fn write(feed: FeedId, candidates: &[Candidate]) -> FeedWrite<'_> {
         candidates,
         sinks: &[],
         min_words_changed: 1,
+        track_pages: true,
     }
 }
 

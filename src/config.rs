@@ -96,6 +96,7 @@ pub struct Config {
     pub poll: Poll,
     pub topic: TopicConfig,
     pub alerts: Alerts,
+    pub pages: Pages,
     /// The feeds, in file order. May be empty.
     pub feeds: Vec<FeedConfig>,
 }
@@ -129,6 +130,59 @@ impl Default for Poll {
             connect_timeout: Duration::from_secs(10),
             max_body: 10 * 1024 * 1024,
             user_agent: None,
+        }
+    }
+}
+
+/// `[pages]`: the article page of every tracked story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pages {
+    /// Whether pages are fetched at all (default true); a feed may opt out with `pages = false`.
+    pub enabled: bool,
+    /// Ages since an article was first seen at which its page is checked again, strictly
+    /// increasing (default 15m, 1h, 3h, 12h, 1d, 3d, 7d, 30d). The page is fetched when the
+    /// article is first tracked, then at each age; after the last, no more. May be empty: the
+    /// first fetch only.
+    pub recheck: Vec<Duration>,
+    /// Page fetches in flight at once, a budget apart from the feeds' (default 4).
+    pub concurrency: usize,
+    /// Total timeout of one page fetch (default 30s).
+    pub timeout: Duration,
+    /// A page larger than this (also after decompression) is abandoned (default 5 MiB).
+    pub max_body: u64,
+    /// Whether robots.txt is honoured (default true).
+    pub robots: bool,
+    /// Whether each page revision's HTML is kept too, compressed (default false).
+    pub keep_html: bool,
+}
+
+/// The default page schedule: ages since first seen.
+pub fn default_recheck() -> Vec<Duration> {
+    [
+        15 * 60,
+        3600,
+        3 * 3600,
+        12 * 3600,
+        86_400,
+        3 * 86_400,
+        7 * 86_400,
+        30 * 86_400,
+    ]
+    .into_iter()
+    .map(Duration::from_secs)
+    .collect()
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages {
+            enabled: true,
+            recheck: default_recheck(),
+            concurrency: 4,
+            timeout: Duration::from_secs(30),
+            max_body: 5 * 1024 * 1024,
+            robots: true,
+            keep_html: false,
         }
     }
 }
@@ -194,7 +248,7 @@ pub struct Webhook {
     pub secret_file: Option<PathBuf>,
     /// Body format (default json).
     pub format: WebhookFormat,
-    /// Which alerts this endpoint gets (default both), without duplicates, never empty.
+    /// Which alerts this endpoint gets (default all), without duplicates, never empty.
     pub kinds: Vec<AlertKind>,
     /// Timeout of one delivery attempt (default 15s).
     pub timeout: Duration,
@@ -266,6 +320,9 @@ pub struct FeedConfig {
     /// Own poll interval; `None`: `poll.interval`.
     pub interval: Option<Duration>,
     pub filter: FilterMode,
+    /// Whether the pages of this feed's articles are fetched (default true; `[pages] enabled`
+    /// must be true too).
+    pub pages: bool,
 }
 
 impl FeedConfig {
@@ -449,6 +506,29 @@ impl Config {
             ),
         );
 
+        out.push_str("\n[pages]\n");
+        let pg = &self.pages;
+        kv(&mut out, "enabled", &pg.enabled.to_string());
+        let recheck: Vec<String> = pg.recheck.iter().map(|r| d(*r)).collect();
+        kv(
+            &mut out,
+            "recheck",
+            &if recheck.is_empty() {
+                "none (the first fetch only)".to_owned()
+            } else {
+                format!("{} (ages since first seen)", recheck.join(", "))
+            },
+        );
+        kv(&mut out, "concurrency", &pg.concurrency.to_string());
+        kv(&mut out, "timeout", &d(pg.timeout));
+        kv(
+            &mut out,
+            "max_body",
+            &format!("{} ({} bytes)", format_size(pg.max_body), pg.max_body),
+        );
+        kv(&mut out, "robots", &pg.robots.to_string());
+        kv(&mut out, "keep_html", &pg.keep_html.to_string());
+
         out.push_str("\n[alerts]\n");
         let a = &self.alerts;
         kv(
@@ -508,15 +588,19 @@ impl Config {
                     Some(i) => d(i),
                     None => format!("{} (default)", d(self.poll.interval)),
                 };
-                let filter = match f.filter {
+                let mut filter = match f.filter {
                     FilterMode::Topic => "topic",
                     FilterMode::None => "none",
-                };
+                }
+                .to_owned();
+                if !f.pages {
+                    filter.push_str(", no pages");
+                }
                 [
                     (i + 1).to_string(),
                     f.name.clone(),
                     interval,
-                    filter.to_owned(),
+                    filter,
                     redacted_password(&f.url),
                 ]
             })
@@ -612,6 +696,8 @@ struct RawConfig {
     #[serde(default)]
     alerts: RawAlerts,
     #[serde(default)]
+    pages: RawPages,
+    #[serde(default)]
     feed: Vec<RawFeed>,
 }
 
@@ -625,6 +711,18 @@ struct RawPoll {
     connect_timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<RawSize>>,
     user_agent: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPages {
+    enabled: Option<bool>,
+    recheck: Option<Spanned<Vec<Spanned<String>>>>,
+    concurrency: Option<Spanned<usize>>,
+    timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<RawSize>>,
+    robots: Option<bool>,
+    keep_html: Option<bool>,
 }
 
 /// A size: a string with a unit, or a bare integer of bytes.
@@ -724,6 +822,7 @@ struct RawFeed {
     interval: Option<Spanned<String>>,
     #[serde(default)]
     filter: FilterMode,
+    pages: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,6 +984,7 @@ impl Ctx<'_> {
             poll: self.poll(raw.poll)?,
             topic: self.topic(raw.topic)?,
             alerts: self.alerts(raw.alerts)?,
+            pages: self.pages(raw.pages)?,
             feeds: self.feeds(raw.feed)?,
         })
     }
@@ -926,6 +1026,56 @@ impl Ctx<'_> {
             poll.user_agent = Some(ua.to_owned());
         }
         Ok(poll)
+    }
+
+    fn pages(&self, raw: RawPages) -> Result<Pages, Error> {
+        let mut pages = Pages::default();
+        if let Some(v) = raw.enabled {
+            pages.enabled = v;
+        }
+        if let Some(list) = raw.recheck {
+            let mut ages: Vec<Duration> = Vec::with_capacity(list.get_ref().len());
+            for (i, v) in list.get_ref().iter().enumerate() {
+                let key = format!("pages.recheck[{}]", i + 1);
+                let age = self.positive(v, &key)?;
+                if let Some(last) = ages.last().filter(|last| **last >= age) {
+                    return Err(self.invalid(
+                        &v.span(),
+                        &key,
+                        format!(
+                            "ages since first seen must increase: {} does not come after {}",
+                            humantime::format_duration(age),
+                            humantime::format_duration(*last)
+                        ),
+                    ));
+                }
+                ages.push(age);
+            }
+            pages.recheck = ages;
+        }
+        if let Some(v) = &raw.concurrency {
+            if *v.get_ref() == 0 {
+                return Err(self.invalid(
+                    &v.span(),
+                    "pages.concurrency",
+                    "must be at least 1 (set `enabled = false` to fetch no pages)",
+                ));
+            }
+            pages.concurrency = *v.get_ref();
+        }
+        if let Some(v) = &raw.timeout {
+            pages.timeout = self.positive(v, "pages.timeout")?;
+        }
+        if let Some(v) = &raw.max_body {
+            pages.max_body = self.size(v, "pages.max_body")?;
+        }
+        if let Some(v) = raw.robots {
+            pages.robots = v;
+        }
+        if let Some(v) = raw.keep_html {
+            pages.keep_html = v;
+        }
+        Ok(pages)
     }
 
     fn topic(&self, raw: RawTopic) -> Result<TopicConfig, Error> {
@@ -1070,13 +1220,13 @@ impl Ctx<'_> {
             v => v.map(Spanned::into_inner),
         };
         let kinds = match raw.kinds {
-            None => vec![AlertKind::New, AlertKind::Changed],
+            None => AlertKind::ALL.to_vec(),
             Some(v) => {
                 if v.get_ref().is_empty() {
                     return Err(self.invalid(
                         &v.span(),
                         &key("kinds"),
-                        "needs at least one of \"new\", \"changed\" (leave it out for both)",
+                        "needs at least one of \"new\", \"changed\", \"removed\" (leave it out for all)",
                     ));
                 }
                 let mut kinds = Vec::new();
@@ -1155,6 +1305,7 @@ impl Ctx<'_> {
                 url,
                 interval,
                 filter: f.filter,
+                pages: f.pages.unwrap_or(true),
             });
         }
         Ok(feeds)
@@ -1224,7 +1375,7 @@ mod tests {
         assert_eq!(f.filter, FilterMode::Topic);
         let w = &c.alerts.webhooks[0];
         assert_eq!(w.format, WebhookFormat::Json);
-        assert_eq!(w.kinds, vec![AlertKind::New, AlertKind::Changed]);
+        assert_eq!(w.kinds, AlertKind::ALL.to_vec());
         assert_eq!(w.timeout, Duration::from_secs(15));
         assert_eq!(w.retry, default_retry());
         assert_eq!(w.retry.len(), 7);

@@ -174,7 +174,9 @@ async fn cycle(
         "# Written by `storywatch demo`; removed when it ends.\n\
          database = {}\n\
          log_level = \"warn\"\n\n\
-         [alerts]\nlog = {}\n",
+         [alerts]\nlog = {}\n\n\
+         # The sample stories link to pages that do not exist.\n\
+         [pages]\nenabled = false\n",
         config::quote(&database.to_string_lossy()),
         config::quote(&log_path.to_string_lossy()),
     );

@@ -137,21 +137,32 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
     ))
 }
 
-/// The two kinds of alert: a relevant story appeared, or a tracked one was edited.
+/// The kinds of alert: a relevant story appeared, a tracked one was edited, or its page is
+/// gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertKind {
     New,
     Changed,
+    Removed,
 }
 
 impl AlertKind {
+    /// Every kind: what a sink gets unless it names its kinds.
+    pub const ALL: [AlertKind; 3] = [AlertKind::New, AlertKind::Changed, AlertKind::Removed];
+
     /// The value stored in `alerts.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::New => "new",
             AlertKind::Changed => "changed",
+            AlertKind::Removed => "removed",
         }
+    }
+
+    /// Reads a stored `alerts.kind`.
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

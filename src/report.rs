@@ -252,8 +252,7 @@ fn change_summary(c: &Compared<'_>) -> String {
 
 fn alert_name(alert: Option<&(String, AlertKind)>) -> &'static str {
     match alert {
-        Some((_, AlertKind::New)) => "new",
-        Some((_, AlertKind::Changed)) => "changed",
+        Some((_, kind)) => kind.as_str(),
         None => "none",
     }
 }

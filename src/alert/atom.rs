@@ -99,6 +99,7 @@ fn push_entry(xml: &mut String, alert: &AlertChange) {
     let (label, category) = match alert.kind {
         AlertKind::New => ("New", "New story"),
         AlertKind::Changed => ("Changed", "Edited story"),
+        AlertKind::Removed => ("Removed", "Page gone"),
     };
     let author = alert.feed.as_deref().unwrap_or("storywatch");
     let _ = write!(

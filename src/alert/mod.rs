@@ -51,6 +51,9 @@ pub fn alert_json(alert: &PendingAlert) -> Value {
         "previous_revision": alert.previous_revision,
         "body_kind": alert.body_kind.as_str(),
     });
+    if let (Some(reason), Some(map)) = (&alert.reason, value.as_object_mut()) {
+        map.insert("reason".into(), json!(reason));
+    }
     if let (Some(diff), Some(map)) = (&alert.diff, value.as_object_mut()) {
         map.insert(
             "diff".into(),

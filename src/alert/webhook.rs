@@ -366,6 +366,10 @@ fn human_message(alert: &PendingAlert, markup: Markup) -> String {
             },
             alert.revision
         ),
+        (None, crate::model::AlertKind::Removed) => format!(
+            "*Page gone* {link} ({feed}): {}",
+            alert.reason.as_deref().unwrap_or("removed")
+        ),
         (None, _) => format!("*New story* {link} ({feed})"),
     };
     if let Some(diff) = &alert.diff {
@@ -577,6 +581,7 @@ mod tests {
             revision: 3,
             previous_revision: Some(2),
             body_kind: crate::model::BodyKind::Content,
+            reason: None,
             diff: Some(crate::store::PendingDiff {
                 unified:
                     "--- revision 2\n+++ revision 3\n@@ -1 +1 @@\n-open in 2026.\n+open in 2027.\n"

@@ -1,6 +1,7 @@
 //! `storywatch extract`: what storywatch would store of an article page, from a file, standard
 //! input or a URL. A URL is fetched with the daemon's client and rules: its User-Agent,
-//! timeouts and body limit, and the host's robots.txt.
+//! timeouts and body limit (`[pages]`), and the host's robots.txt
+//! (unless `[pages] robots = false`).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -87,14 +88,19 @@ pub fn extract_remote(config: &Config, url: &Url) -> Result<Article, Error> {
         .build()?;
     runtime.block_on(async {
         let fetcher = crate::daemon::fetcher(config)?;
-        if !fetcher.robots(url).await.allows_url(url) {
+        if config.pages.robots && !fetcher.robots(url).await.allows_url(url) {
             return Err(Error::Robots {
                 url: url.to_string(),
                 token: fetcher.product_token(),
             });
         }
         let fetched = fetcher
-            .fetch_page(url, &Default::default(), config.poll.max_body)
+            .fetch_page(
+                url,
+                &Default::default(),
+                config.pages.max_body,
+                config.pages.timeout,
+            )
             .await?;
         let Fetched::Body {
             body,

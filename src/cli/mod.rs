@@ -66,6 +66,19 @@ enum Command {
         #[command(subcommand)]
         action: Option<FeedsAction>,
     },
+    /// The watched article pages: next check, last check, failures. --due and --failing
+    /// narrow the list.
+    Pages {
+        /// Only the pages due now.
+        #[arg(long, conflicts_with = "failing")]
+        due: bool,
+        /// Only the pages whose last check failed or was refused, and those gone.
+        #[arg(long)]
+        failing: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Tracked articles, newest first.
     Articles {
         /// Only articles with a `changed` alert, by last change.
@@ -279,6 +292,14 @@ pub fn main() -> ExitCode {
             action: TopicAction::Test { text, title, json },
         } => topic_test(&config, title.as_deref(), text.as_deref(), json),
         Command::Feeds { json, action: None } => read_command(&config, |r| read::feeds(r, json)),
+        Command::Pages { due, failing, json } => {
+            let filter = match (due, failing) {
+                (true, _) => crate::store::PageFilter::Due,
+                (_, true) => crate::store::PageFilter::Failing,
+                _ => crate::store::PageFilter::All,
+            };
+            read_command(&config, |r| read::pages(r, filter, json))
+        }
         Command::Feeds {
             action: Some(FeedsAction::Import { file, .. }),
             ..
@@ -672,6 +693,15 @@ fn poll(config: Config, all: bool) -> Result<(), daemon::Error> {
             summary.changed_articles,
             summary.delivered
         );
+        if summary.pages_checked > 0 {
+            println!(
+                "checked {} pages: {} changed, {} removed, {} failed",
+                summary.pages_checked,
+                summary.pages_changed,
+                summary.pages_removed,
+                summary.pages_failed
+            );
+        }
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-//! The read commands: `feeds`, `articles`, `history` and `diff`.
+//! The read commands: `feeds`, `pages`, `articles`, `history` and `diff`.
 //!
 //! Takes rows from the store's [`Reader`] (a read-only connection, so they answer while the
 //! daemon writes) and gives text for people or JSON for programs. Tables fit an 80-column
@@ -16,7 +16,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::diff::{self, Edit, INSERTED, RESET, Segment, WordDiff};
 use crate::model::{ArticleId, format_time};
-use crate::store::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow};
+use crate::store::{
+    ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, PageFilter, PageHealth, Reader, RevisionRow,
+};
 
 /// The width every table fits in.
 const WIDTH: usize = 80;
@@ -93,6 +95,92 @@ pub fn feeds(reader: &Reader, as_json: bool) -> Result<(), Error> {
         return emit(&json_text(&Value::Array(list)));
     }
     emit(&feeds_table(&feeds))
+}
+
+/// `pages`: the watched pages and their checks.
+pub fn pages(reader: &Reader, filter: PageFilter, as_json: bool) -> Result<(), Error> {
+    let pages = reader.pages(filter, Utc::now())?;
+    if as_json {
+        let list: Vec<Value> = pages
+            .iter()
+            .map(|p| {
+                json!({
+                    "article_id": p.article_id, "title": p.title, "url": p.url, "feed": p.feed,
+                    "active": p.active, "next_check_at": p.next_check_at,
+                    "last_checked_at": p.last_checked_at, "last_success_at": p.last_success_at,
+                    "last_status": p.last_status, "consecutive_failures": p.consecutive_failures,
+                    "last_error": p.last_error, "removed_at": p.removed_at,
+                    "page_revisions": p.page_revisions,
+                })
+            })
+            .collect();
+        return emit(&json_text(&Value::Array(list)));
+    }
+    emit(&pages_table(&pages, filter))
+}
+
+fn page_status(page: &PageHealth) -> String {
+    if page.removed_at.is_some() {
+        "removed".to_owned()
+    } else if page.last_checked_at.is_none() {
+        "never checked".to_owned()
+    } else if page.consecutive_failures > 0 {
+        match page.consecutive_failures {
+            1 => "1 failure".to_owned(),
+            n => format!("{n} failures"),
+        }
+    } else if page.last_error.is_some() {
+        "refused".to_owned()
+    } else if !page.active {
+        "paused".to_owned()
+    } else {
+        "ok".to_owned()
+    }
+}
+
+/// The pages as a table: article, status, next check, page revisions, then the URL and any
+/// error on lines of their own.
+fn pages_table(pages: &[PageHealth], filter: PageFilter) -> String {
+    if pages.is_empty() {
+        return match filter {
+            PageFilter::All => "no pages watched yet: they are fetched once articles are tracked\n",
+            PageFilter::Due => "no page is due\n",
+            PageFilter::Failing => "no page is failing\n",
+        }
+        .to_owned();
+    }
+    let title_width = WIDTH - (6 + 14 + 16 + 5 + 4 * 2);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>6}  {}  {}  {}  {:>5}",
+        "ID",
+        fit("TITLE", title_width),
+        fit("STATUS", 14),
+        fit("NEXT CHECK", 16),
+        "REVS"
+    );
+    for page in pages {
+        let next = match (&page.next_check_at, page.active) {
+            (Some(next), true) => short_time(Some(next)),
+            (Some(_), false) => "paused".to_owned(),
+            (None, _) => "done".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>6}  {}  {}  {}  {:>5}",
+            page.article_id,
+            fit(&page.title, title_width),
+            fit(&page_status(page), 14),
+            fit(&next, 16),
+            page.page_revisions
+        );
+        let _ = writeln!(out, "        {}", truncate(&one_line(&page.url), WIDTH - 8));
+        if let Some(error) = &page.last_error {
+            let _ = writeln!(out, "        {}", truncate(&one_line(error), WIDTH - 8));
+        }
+    }
+    out
 }
 
 fn feed_status(feed: &FeedHealth) -> String {

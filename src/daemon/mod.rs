@@ -1,16 +1,20 @@
-//! The daemon: opens the store, loads seeds, and drives the one-feed pipeline over the feeds,
-//! once (`poll`) or on schedule until told to stop (`run`).
+//! The daemon: opens the store, loads seeds, and drives the one-feed pipeline over the feeds
+//! and the one-page pipeline over the article pages that are due, once (`poll`: the feeds,
+//! then the pages) or on schedule until told to stop (`run`: both at once).
 //!
-//! Every spawned task is owned: feed polls live in a `JoinSet` that the loop drains or aborts
-//! on shutdown, and the outbox is drained by the loop itself. Concurrency is bounded twice: a
-//! global limit (`poll.concurrency`) and `poll.per_host` requests in flight per host, so one
-//! publisher with many feeds is not hammered.
+//! Every spawned task is owned: feed polls and page checks live in `JoinSet`s that the loop
+//! drains or aborts on shutdown, and the outbox is drained by the loop itself. Concurrency is
+//! bounded three times: a limit for feeds (`poll.concurrency`), a budget of its own for pages
+//! (`pages.concurrency`), and `poll.per_host` requests in flight per host, shared by both, of
+//! which pages take at most one: with `per_host` of 2 or more a feed always finds a slot, so
+//! page work never holds up the feeds, and one publisher is not hammered.
 //!
 //! Nothing passing stops the daemon: a database locked by an analyst or on a full disk is
 //! waited out at start and on every write ([`crate::store::patience`]), alert log lines the
 //! log's disk refused are retried every second, and the schedule follows the wall clock
 //! when it is moved back ([`scheduler::Clock`]).
 
+pub mod pages;
 pub mod pipeline;
 pub mod scheduler;
 pub mod systemd;
@@ -27,10 +31,10 @@ use crate::alert::webhook::{self, Endpoint};
 use crate::alert::{self, LOG_SINK, log::LogSink};
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{self, Fetcher, Limits};
-use crate::model::{AlertKind, FeedId};
+use crate::model::{AlertKind, ArticleId, FeedId};
 use crate::seed;
 use crate::store::patience::Health;
-use crate::store::{self, FeedState, SeedOutcome, Store};
+use crate::store::{self, FeedState, PageOutcome, PageState, SeedOutcome, Store};
 use crate::topic::{self, Topic};
 use pipeline::Outcome;
 
@@ -82,6 +86,10 @@ pub struct Context {
     pub db_health: Arc<Health>,
     /// Episodes of the alert log refusing appends (its disk full).
     pub log_health: Arc<Health>,
+    /// Each host's robots.txt, for the page checks.
+    pub robots: fetch::RobotsCache,
+    /// Failures in a row of each host's pages.
+    pub page_hosts: pages::HostBackoff,
     /// Each configured feed's position in `config.feeds`, by URL.
     feed_index: HashMap<String, usize>,
 }
@@ -269,7 +277,7 @@ impl Context {
             .iter()
             .map(|_| store::Sink {
                 name: LOG_SINK.to_owned(),
-                kinds: vec![AlertKind::New, AlertKind::Changed],
+                kinds: AlertKind::ALL.to_vec(),
             })
             .collect();
         sinks.extend(endpoints.iter().map(Endpoint::sink));
@@ -283,6 +291,8 @@ impl Context {
             wake: watch::channel(()).0,
             db_health,
             log_health,
+            robots: fetch::RobotsCache::default(),
+            page_hosts: pages::HostBackoff::default(),
             feed_index: config
                 .feeds
                 .iter()
@@ -295,6 +305,7 @@ impl Context {
         Ok(ctx)
     }
 
+    /// Makes the stored feeds and watched pages match the config; returns the active feeds.
     fn sync_feeds(&self) -> Result<Vec<FeedState>, Error> {
         let configured: Vec<(String, String)> = self
             .config
@@ -302,7 +313,21 @@ impl Context {
             .iter()
             .map(|f| (f.name.clone(), f.url.to_string()))
             .collect();
-        Ok(store::lock(&self.store).sync_feeds(&configured)?)
+        let mut store = store::lock(&self.store);
+        let feeds = store.sync_feeds(&configured)?;
+        let watched: Vec<FeedId> = feeds
+            .iter()
+            .filter(|f| self.config.pages.enabled && self.feed_config(f).is_some_and(|c| c.pages))
+            .map(|f| f.id)
+            .collect();
+        let started = store.sync_pages(&watched, Utc::now())?;
+        if started > 0 {
+            tracing::info!(
+                pages = started,
+                "watching the pages of articles tracked before"
+            );
+        }
+        Ok(feeds)
     }
 
     /// The config of a stored feed, found by URL in the index built with the context: the
@@ -323,31 +348,49 @@ pub struct PassSummary {
     pub new_articles: u64,
     pub changed_articles: u64,
     pub delivered: u64,
+    pub pages_checked: u64,
+    /// Pages whose text changed enough for a `changed` alert.
+    pub pages_changed: u64,
+    /// Pages that this pass found gone (a `removed` alert).
+    pub pages_removed: u64,
+    pub pages_failed: u64,
 }
 
-/// Limits on polls in flight: overall and per host.
+/// Limits on requests in flight: feeds overall, pages overall, and per host.
 struct Limiter {
-    global: Arc<Semaphore>,
+    feeds: Arc<Semaphore>,
+    pages: Arc<Semaphore>,
     per_host_limit: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Mutex<HashMap<String, HostSlots>>,
+}
+
+/// One host's slots: `per_host` shared by feeds and pages, and one for pages, so that pages
+/// hold at most one of the shared slots.
+#[derive(Clone)]
+struct HostSlots {
+    shared: Arc<Semaphore>,
+    page: Arc<Semaphore>,
 }
 
 impl Limiter {
-    fn new(global: usize, per_host: usize) -> Limiter {
+    fn new(config: &Config) -> Limiter {
         Limiter {
-            global: Arc::new(Semaphore::new(global.max(1))),
-            per_host_limit: per_host.max(1),
+            feeds: Arc::new(Semaphore::new(config.poll.concurrency.max(1))),
+            pages: Arc::new(Semaphore::new(config.pages.concurrency.max(1))),
+            per_host_limit: config.poll.per_host.max(1),
             hosts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn host(&self, host: String) -> Arc<Semaphore> {
+    fn host(&self, host: String) -> HostSlots {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_limit))),
-        )
+        hosts
+            .entry(host)
+            .or_insert_with(|| HostSlots {
+                shared: Arc::new(Semaphore::new(self.per_host_limit)),
+                page: Arc::new(Semaphore::new(1)),
+            })
+            .clone()
     }
 }
 
@@ -365,7 +408,7 @@ fn spawn_poll(
         let id = feed.id;
         let host = limiter.host(pipeline::host_of(&config.url));
         // The semaphores are never closed, so acquiring cannot fail.
-        let (Ok(_global), Ok(_host)) = (limiter.global.acquire().await, host.acquire_owned().await)
+        let (Ok(_global), Ok(_host)) = (limiter.feeds.acquire().await, host.shared.acquire().await)
         else {
             return (id, Ok(Outcome::Failed("poll limiter closed".into())));
         };
@@ -391,6 +434,114 @@ fn spawn_poll(
         }
         (id, result)
     });
+}
+
+type PageTasks = JoinSet<(ArticleId, Result<PageOutcome, store::Error>)>;
+
+/// Spawns the check of one page into `tasks`, waiting for its turn under the limits.
+fn spawn_page(tasks: &mut PageTasks, ctx: &Arc<Context>, limiter: &Arc<Limiter>, page: PageState) {
+    let ctx = Arc::clone(ctx);
+    let limiter = Arc::clone(limiter);
+    tasks.spawn(async move {
+        let id = page.article;
+        let host = limiter.host(page.host.clone());
+        let (Ok(_budget), Ok(_page), Ok(_host)) = (
+            limiter.pages.acquire().await,
+            host.page.acquire().await,
+            host.shared.acquire().await,
+        ) else {
+            return (id, Ok(PageOutcome::Failed));
+        };
+        let url = page.url.clone();
+        let result = pages::check_page(ctx, page).await;
+        match &result {
+            Ok(PageOutcome::Failed) => {
+                tracing::debug!(article_id = id.0, url = %url, "page check failed")
+            }
+            Ok(PageOutcome::Revised { alerted: true }) => {
+                tracing::info!(article_id = id.0, url = %url, "page changed")
+            }
+            Ok(PageOutcome::Gone { alerted: true }) => {
+                tracing::info!(article_id = id.0, url = %url, "page removed")
+            }
+            Ok(outcome) => tracing::debug!(article_id = id.0, url = %url, ?outcome, "page checked"),
+            Err(error) => {
+                tracing::error!(article_id = id.0, error = %error, "cannot record page check")
+            }
+        }
+        (id, result)
+    });
+}
+
+fn tally_page(summary: &mut PassSummary, result: &Result<PageOutcome, store::Error>) {
+    summary.pages_checked += 1;
+    match result {
+        Ok(PageOutcome::Revised { alerted: true }) => summary.pages_changed += 1,
+        Ok(PageOutcome::Gone { alerted: true }) => summary.pages_removed += 1,
+        Ok(PageOutcome::Failed) | Err(_) => summary.pages_failed += 1,
+        Ok(_) => {}
+    }
+}
+
+/// Whether a page check wrote an alert.
+fn page_alerted(result: &Result<PageOutcome, store::Error>) -> bool {
+    matches!(
+        result,
+        Ok(PageOutcome::Revised { alerted: true } | PageOutcome::Gone { alerted: true })
+    )
+}
+
+/// How many page checks the loop keeps queued per slot of `pages.concurrency`: enough that a
+/// slot never waits for the loop, few enough that 20,000 due pages are not 20,000 tasks.
+const PAGE_QUEUE: usize = 2;
+
+/// Checks every page due (every page still on its schedule with `all`), including those of
+/// the articles this pass just found, until none is left that this pass has not tried, or
+/// `shutdown` turns true.
+async fn page_pass(
+    ctx: &Arc<Context>,
+    limiter: &Arc<Limiter>,
+    all: bool,
+    summary: &mut PassSummary,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let mut tried: HashSet<ArticleId> = HashSet::new();
+    let batch = ctx.config.pages.concurrency * PAGE_QUEUE * 8;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let limit = batch + tried.len();
+        // Stored times are compared as text: a four-digit year keeps them comparable.
+        let at = if all {
+            Utc::now() + chrono::TimeDelta::days(365 * 1000)
+        } else {
+            Utc::now()
+        };
+        let due = store::with_store(&ctx.store, move |s| s.due_pages(at, limit)).await?;
+        let mut tasks = PageTasks::new();
+        for page in due {
+            if tried.insert(page.article) {
+                spawn_page(&mut tasks, ctx, limiter, page);
+            }
+        }
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    Some(Ok((_, result))) => tally_page(summary, &result),
+                    Some(Err(error)) => tracing::error!(error = %error, "page task failed"),
+                    None => break,
+                },
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    drain(&mut tasks, |(_, result)| tally_page(summary, &result)).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// Appends pending alerts to the alert log.
@@ -422,21 +573,19 @@ fn tally(summary: &mut PassSummary, result: &Result<Outcome, pipeline::Error>) {
     }
 }
 
-/// Waits for in-flight polls up to [`SHUTDOWN_GRACE`], then abandons the rest.
-async fn drain(
-    tasks: &mut JoinSet<(FeedId, Result<Outcome, pipeline::Error>)>,
-    summary: &mut PassSummary,
-) {
+/// Waits for in-flight tasks up to [`SHUTDOWN_GRACE`], then abandons the rest; `done` sees
+/// each that finished.
+async fn drain<T: 'static>(tasks: &mut JoinSet<T>, mut done: impl FnMut(T)) {
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     while !tasks.is_empty() {
         match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-            Ok(Some(Ok((_, result)))) => tally(summary, &result),
-            Ok(Some(Err(error))) => tracing::error!(error = %error, "poll task failed"),
+            Ok(Some(Ok(result))) => done(result),
+            Ok(Some(Err(error))) => tracing::error!(error = %error, "task failed"),
             Ok(None) => break,
             Err(_) => {
                 tracing::warn!(
                     abandoned = tasks.len(),
-                    "stopping: abandoning polls in flight"
+                    "stopping: abandoning work in flight"
                 );
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}
@@ -446,7 +595,8 @@ async fn drain(
     }
 }
 
-/// One pass over the feeds that are due (every active feed with `all`), then the outbox.
+/// One pass over the feeds that are due (every active feed with `all`), then the pages that
+/// are due (every page on its schedule with `all`), then the outbox.
 /// Stops early, like `run`, when `shutdown` turns true.
 pub async fn poll_pass(
     ctx: Arc<Context>,
@@ -454,10 +604,7 @@ pub async fn poll_pass(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<PassSummary, Error> {
     let feeds = ctx.sync_feeds()?;
-    let limiter = Arc::new(Limiter::new(
-        ctx.config.poll.concurrency,
-        ctx.config.poll.per_host,
-    ));
+    let limiter = Arc::new(Limiter::new(&ctx.config));
     let mut tasks = JoinSet::new();
     let now = Utc::now();
     for feed in feeds {
@@ -478,10 +625,13 @@ pub async fn poll_pass(
                 None => break,
             },
             _ = shutdown.wait_for(|stop| *stop) => {
-                drain(&mut tasks, &mut summary).await;
+                drain(&mut tasks, |(_, result)| tally(&mut summary, &result)).await;
                 break;
             }
         }
+    }
+    if ctx.config.pages.enabled {
+        page_pass(&ctx, &limiter, all, &mut summary, &mut shutdown).await?;
     }
     summary.delivered = deliver_alerts(&ctx).await?;
     let mut workers = spawn_webhooks(&ctx, webhook::Mode::UntilIdle, shutdown);
@@ -531,12 +681,11 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     mut reload: tokio::sync::mpsc::Receiver<()>,
 ) -> Result<(), Error> {
-    let mut limiter = Arc::new(Limiter::new(
-        ctx.config.poll.concurrency,
-        ctx.config.poll.per_host,
-    ));
+    let mut limiter = Arc::new(Limiter::new(&ctx.config));
     let mut tasks = JoinSet::new();
     let mut in_flight: HashSet<FeedId> = HashSet::new();
+    let mut page_tasks = PageTasks::new();
+    let mut pages_in_flight: HashSet<ArticleId> = HashSet::new();
     let mut summary = PassSummary::default();
     repair_log(&ctx).await;
     // Alerts committed before a crash are delivered first.
@@ -590,6 +739,19 @@ pub async fn run(
                 sleep = sleep.min((next - now).to_std().unwrap_or(Duration::ZERO));
             }
         }
+        if ctx.config.pages.enabled {
+            match schedule_pages(&ctx, &limiter, &mut page_tasks, &mut pages_in_flight).await {
+                Ok(Some(next)) => {
+                    sleep = sleep.min((next - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+                }
+                Ok(None) => {}
+                Err(error) if error.is_transient() => {
+                    ctx.db_health.failed(&error, error.is_busy());
+                    sleep = sleep.min(RETRY);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(joined) = tasks.join_next() => {
@@ -608,12 +770,26 @@ pub async fn run(
                     Err(error) => tracing::error!(error = %error, "poll task failed"),
                 }
             }
+            Some(joined) = page_tasks.join_next() => {
+                match joined {
+                    Ok((id, result)) => {
+                        pages_in_flight.remove(&id);
+                        tally_page(&mut summary, &result);
+                        if page_alerted(&result) {
+                            ctx.wake.send_replace(());
+                            log_retry = retry_after_failure(deliver_log(&ctx).await);
+                        }
+                    }
+                    // As a panicked poll: the page stays in flight for the rest of this run.
+                    Err(error) => tracing::error!(error = %error, "page task failed"),
+                }
+            }
             Some(()) = reload.recv() => {
                 systemd::reloading();
                 match crate::config::load(&ctx.config.path).map_err(|e| e.to_string()).and_then(|config| ctx.reload(config).map_err(|e| e.to_string())) {
                     Ok(new) => {
                         ctx = Arc::new(new);
-                        limiter = Arc::new(Limiter::new(ctx.config.poll.concurrency, ctx.config.poll.per_host));
+                        limiter = Arc::new(Limiter::new(&ctx.config));
                         // Webhook workers restart with the new endpoints; an attempt cut short
                         // stays pending and is made again.
                         let _ = workers_stop.send(true);
@@ -651,8 +827,24 @@ pub async fn run(
         }
     }
     systemd::stopping();
-    tracing::info!(in_flight = tasks.len(), "stopping");
-    drain(&mut tasks, &mut summary).await;
+    tracing::info!(
+        in_flight = tasks.len(),
+        pages_in_flight = page_tasks.len(),
+        "stopping"
+    );
+    // Both drained at once, within one grace period; pages tallied apart, then added.
+    let mut pages_summary = PassSummary::default();
+    tokio::join!(
+        drain(&mut tasks, |(_, result)| tally(&mut summary, &result)),
+        drain(&mut page_tasks, |(_, result)| tally_page(
+            &mut pages_summary,
+            &result
+        )),
+    );
+    summary.pages_checked += pages_summary.pages_checked;
+    summary.pages_changed += pages_summary.pages_changed;
+    summary.pages_removed += pages_summary.pages_removed;
+    summary.pages_failed += pages_summary.pages_failed;
     deliver_log(&ctx).await;
     // Webhook workers saw the stop too; one in the middle of an attempt gets the grace period
     // (its delivery stays pending if abandoned: at least once, never lost).
@@ -668,6 +860,35 @@ pub async fn run(
         "stopped"
     );
     Ok(())
+}
+
+/// Spawns the checks of due pages that are not in flight, keeping at most [`PAGE_QUEUE`]
+/// per slot of `pages.concurrency` queued; returns when the next page not yet spawned is
+/// due, for the loop's sleep (`None`: none is scheduled, or the queue is full and a finished
+/// check wakes the loop).
+async fn schedule_pages(
+    ctx: &Arc<Context>,
+    limiter: &Arc<Limiter>,
+    tasks: &mut PageTasks,
+    in_flight: &mut HashSet<ArticleId>,
+) -> Result<Option<chrono::DateTime<Utc>>, store::Error> {
+    let room = (ctx.config.pages.concurrency * PAGE_QUEUE).saturating_sub(in_flight.len());
+    if room == 0 {
+        return Ok(None);
+    }
+    let limit = room + in_flight.len();
+    let due = store::with_store(&ctx.store, move |s| s.due_pages(Utc::now(), limit)).await?;
+    let mut spawned = 0;
+    for page in due {
+        if spawned < room && in_flight.insert(page.article) {
+            spawn_page(tasks, ctx, limiter, page);
+            spawned += 1;
+        }
+    }
+    if spawned == room {
+        return Ok(None);
+    }
+    store::with_store(&ctx.store, |s| s.next_page_due_after(Utc::now())).await
 }
 
 /// The webhook workers of `ctx`, with the sender that stops them.
@@ -693,12 +914,15 @@ async fn status_line(ctx: &Context, summary: &PassSummary) -> String {
         .await
         .map_or_else(|_| "?".to_owned(), |n| n.to_string());
     format!(
-        "{} feeds; {} polls ({} failed), {} new and {} changed articles since start; {} deliveries pending",
+        "{} feeds; {} polls ({} failed), {} new and {} changed articles, {} page checks ({} changed, {} removed) since start; {} deliveries pending",
         ctx.config.feeds.len(),
         summary.polled,
         summary.failed,
         summary.new_articles,
         summary.changed_articles,
+        summary.pages_checked,
+        summary.pages_changed,
+        summary.pages_removed,
         pending
     )
 }

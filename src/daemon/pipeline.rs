@@ -156,6 +156,7 @@ pub async fn poll_feed(
     let items = candidates.len() as u64;
     let sinks = Arc::clone(&ctx.sinks);
     let min_words_changed = ctx.config.alerts.min_words_changed;
+    let track_pages = ctx.config.pages.enabled && config.pages;
     // The write is retried as it is while the database is locked or the disk full: the
     // candidates wait in memory, and the feed is not fetched again meanwhile.
     let counts = patience::write(&ctx.store, &ctx.db_health, move |s| {
@@ -169,6 +170,7 @@ pub async fn poll_feed(
             candidates: &candidates,
             sinks: &sinks,
             min_words_changed,
+            track_pages,
         };
         s.record_feed(&write, Utc::now())
     })

@@ -1,6 +1,7 @@
 //! Scheduling decisions, as pure functions of `now`: when a feed is due, when to poll it next
-//! after a success or a failure. The schedule itself lives in `feeds.next_poll_at`, so a
-//! restart resumes it instead of polling everything at once.
+//! after a success or a failure, and when to check an article's page again. The schedule
+//! itself lives in the database (`feeds.next_poll_at`, `pages.next_check_at`), so a restart
+//! resumes it instead of polling everything at once.
 
 use std::time::Duration;
 
@@ -63,6 +64,50 @@ fn delay_delta(delay: Duration) -> TimeDelta {
     TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
 }
 
+/// The first wait after a page check fails; doubled for each failure after it.
+pub const PAGE_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// Failures in a row after which a page whose schedule is over is given up on.
+pub const PAGE_GIVE_UP_AFTER: u32 = 5;
+
+/// The next check of a page whose schedule started at `from` (its article first seen, or its
+/// text last changed), after a check at `now`: the first of the `recheck` ages since `from`
+/// that is still ahead. Steps missed while storywatch was not running are not made up one by
+/// one. `None` once the last age is past: the page is not checked again.
+pub fn next_page_check(
+    from: DateTime<Utc>,
+    recheck: &[Duration],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    recheck
+        .iter()
+        .map(|age| from + delay_delta(*age))
+        .find(|at| *at > now)
+}
+
+/// The next check of a page after its `failures`-th failure in a row: backed off as a
+/// feed is from [`PAGE_RETRY`], never sooner than the server's `Retry-After`, and never once
+/// the schedule is over and the page has failed [`PAGE_GIVE_UP_AFTER`] times.
+pub fn next_page_retry(
+    from: DateTime<Utc>,
+    recheck: &[Duration],
+    now: DateTime<Utc>,
+    failures: u32,
+    retry_after: Option<Duration>,
+) -> Option<DateTime<Utc>> {
+    let over = next_page_check(from, recheck, now).is_none();
+    if over && failures >= PAGE_GIVE_UP_AFTER {
+        return None;
+    }
+    Some(next_after_failure(
+        now,
+        PAGE_RETRY,
+        failures,
+        retry_after,
+        sample_jitter(),
+    ))
+}
+
 /// Watches the wall clock against the monotonic one, to notice the wall clock being moved
 /// (by hand, or by NTP correcting a large error) while the daemon runs. The schedule is kept
 /// in wall-clock time, so a clock moved back a day would stall every feed for a day; moved
@@ -111,6 +156,7 @@ mod tests {
     }
 
     const MIN: Duration = Duration::from_secs(60);
+    const SEC: Duration = Duration::from_secs(1);
 
     #[test]
     fn due_when_never_polled_or_time_has_come_or_beyond_the_horizon() {
@@ -213,6 +259,56 @@ mod tests {
             );
             assert_eq!(got, at(expected), "{name}");
         }
+    }
+
+    #[test]
+    fn a_page_is_checked_at_each_age_then_no_more() {
+        let from = at("2026-11-28T04:00:00Z");
+        let recheck = [15 * MIN, 60 * MIN, 24 * 60 * MIN];
+        let cases = [
+            (
+                "just_tracked",
+                "2026-11-28T04:00:00Z",
+                Some("2026-11-28T04:15:00Z"),
+            ),
+            (
+                "at_the_first_age",
+                "2026-11-28T04:15:00Z",
+                Some("2026-11-28T05:00:00Z"),
+            ),
+            // Down for hours: the missed steps are not made up one by one.
+            (
+                "after_a_gap",
+                "2026-11-28T09:00:00Z",
+                Some("2026-11-29T04:00:00Z"),
+            ),
+            ("past_the_last", "2026-11-29T04:00:00Z", None),
+        ];
+        for (name, now, expected) in cases {
+            assert_eq!(
+                next_page_check(from, &recheck, at(now)),
+                expected.map(at),
+                "{name}"
+            );
+        }
+        assert_eq!(next_page_check(from, &[], from), None, "no_recheck");
+    }
+
+    #[test]
+    fn a_failing_page_backs_off_and_is_given_up_once_its_schedule_is_over() {
+        let from = at("2026-11-28T04:00:00Z");
+        let recheck = [15 * MIN, 60 * MIN];
+        let during = at("2026-11-28T04:20:00Z");
+        let next = next_page_retry(from, &recheck, during, 9, None).expect("retried");
+        assert!(next - during >= TimeDelta::hours(10), "{next}");
+        let after = at("2026-11-30T04:00:00Z");
+        assert!(next_page_retry(from, &recheck, after, 1, None).is_some());
+        assert_eq!(
+            next_page_retry(from, &recheck, after, PAGE_GIVE_UP_AFTER, None),
+            None
+        );
+        let asked = next_page_retry(from, &recheck, during, 1, Some(3600 * SEC)).expect("retried");
+        assert!(asked - during >= TimeDelta::hours(1), "{asked}");
     }
 
     #[test]

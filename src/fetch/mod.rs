@@ -3,7 +3,8 @@
 //! Takes a URL and the validators stored from its last answer (ETag, Last-Modified) and gives
 //! either `Fetched::NotModified` or the body with its new validators and the URL that
 //! answered (after redirects). Pages are asked for as HTML, with their own body limit; whether
-//! robots.txt lets storywatch fetch a page is [`robots`]'s to say, from [`Fetcher::robots`]. It bounds every
+//! robots.txt lets storywatch fetch a page is [`robots`]'s to say, from [`Fetcher::robots`],
+//! kept per host for an hour by a [`RobotsCache`]. It bounds every
 //! request: a connect timeout, a total timeout that also covers reading the body (reqwest has
 //! none by default, and a read timeout does not stop a server that drips a byte at a time), at
 //! most 5 redirects and only to http(s) URLs (a feed redirected to `ftp:` or `file:` is an
@@ -17,6 +18,8 @@
 
 pub mod robots;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -34,6 +37,9 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 
 /// How many redirects one request follows.
 const MAX_REDIRECTS: usize = 5;
+
+/// The longest a robots.txt may take to arrive: a host too slow for it is asked again later.
+pub const ROBOTS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest `Retry-After` honoured: a server asking for more is polled again after a day.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -57,8 +63,13 @@ pub enum Error {
         /// The server's `Retry-After`, when it sent one with a 429 or 503.
         retry_after: Option<Duration>,
     },
-    #[error("{url}: response body exceeds {} (poll.max_body)", crate::config::format_size(*limit))]
-    TooLarge { url: String, limit: u64 },
+    #[error("{url}: response body exceeds {} ({key})", crate::config::format_size(*limit))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        /// The setting that sets the limit (`poll.max_body`, `pages.max_body`).
+        key: &'static str,
+    },
     #[error("{url}: {reason}")]
     Request { url: String, reason: String },
 }
@@ -136,24 +147,34 @@ impl Fetcher {
 
     /// GETs a feed, conditionally when `validators` has anything.
     pub async fn fetch_feed(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
-        self.fetch(url, validators, Want::Feed, self.limits.max_body)
-            .await
+        self.fetch(
+            url,
+            validators,
+            Want::Feed,
+            self.limits.max_body,
+            self.limits.timeout,
+        )
+        .await
     }
 
     /// GETs an article page, conditionally when `validators` has anything, with its own body
-    /// limit. Whether robots.txt allows it is the caller's to ask first ([`Fetcher::robots`]).
+    /// limit and timeout (`[pages]`). Whether robots.txt allows it is the caller's to ask first
+    /// ([`Fetcher::robots`]).
     pub async fn fetch_page(
         &self,
         url: &Url,
         validators: &Validators,
         max_body: u64,
+        timeout: Duration,
     ) -> Result<Fetched, Error> {
-        self.fetch(url, validators, Want::Page, max_body).await
+        self.fetch(url, validators, Want::Page, max_body, timeout)
+            .await
     }
 
     /// What the host of `url` allows storywatch (its product token, the User-Agent's first
     /// word) to fetch, from its `/robots.txt` (RFC 9309 §2.3.1: a 4xx allows everything; a 5xx,
-    /// a timeout or no answer allows nothing, until it is asked again).
+    /// a timeout or no answer allows nothing, until it is asked again). It gets at most
+    /// [`ROBOTS_TIMEOUT`] (or the fetch timeout, if shorter).
     pub async fn robots(&self, url: &Url) -> robots::Robots {
         let mut robots_url = url.clone();
         robots_url.set_path("/robots.txt");
@@ -165,6 +186,7 @@ impl Fetcher {
                 &Validators::default(),
                 Want::Robots,
                 robots::MAX_ROBOTS_LEN as u64,
+                ROBOTS_TIMEOUT.min(self.limits.timeout),
             )
             .await;
         match fetched {
@@ -198,11 +220,11 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         max_body: u64,
+        limit: Duration,
     ) -> Result<Fetched, Error> {
         // reqwest's own timeout covers the body too; this outer one is the guarantee that no
         // await in here outlives the limit, whatever the server does.
-        let limit = self.limits.timeout;
-        let fetched = self.fetch_inner(url, validators, want, max_body);
+        let fetched = self.fetch_inner(url, validators, want, max_body, limit);
         match tokio::time::timeout(limit, fetched).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
@@ -218,10 +240,12 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         max_body: u64,
+        limit: Duration,
     ) -> Result<Fetched, Error> {
         let mut request = self
             .client
             .get(url.clone())
+            .timeout(limit)
             .header(header::ACCEPT, want.accept());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
@@ -274,6 +298,7 @@ impl Fetcher {
             return Err(Error::TooLarge {
                 url: url.to_string(),
                 limit: max,
+                key: want.limit_key(),
             });
         }
         let mut body = Vec::new();
@@ -282,6 +307,7 @@ impl Fetcher {
                 return Err(Error::TooLarge {
                     url: url.to_string(),
                     limit: max,
+                    key: want.limit_key(),
                 });
             }
             body.extend_from_slice(&chunk);
@@ -290,6 +316,7 @@ impl Fetcher {
             Inflate::TooLarge => Error::TooLarge {
                 url: url.to_string(),
                 limit: max,
+                key: want.limit_key(),
             },
             Inflate::Corrupt(reason) => Error::Request {
                 url: url.to_string(),
@@ -333,6 +360,44 @@ impl Fetcher {
     }
 }
 
+/// How long a host's robots.txt is trusted before it is asked for again.
+pub const ROBOTS_TTL: Duration = Duration::from_secs(3600);
+
+/// Each host's robots.txt, fetched once per [`ROBOTS_TTL`] and shared by every page of the
+/// host: tasks asking for a host being fetched wait for that one fetch.
+#[derive(Debug, Default)]
+pub struct RobotsCache {
+    hosts: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<CachedRobots>>>>>,
+}
+
+#[derive(Debug)]
+struct CachedRobots {
+    at: std::time::Instant,
+    robots: robots::Robots,
+}
+
+impl RobotsCache {
+    /// Whether the host of `url` lets `fetcher` fetch it.
+    pub async fn allows(&self, fetcher: &Fetcher, url: &Url) -> bool {
+        let origin = url.origin().ascii_serialization();
+        let slot = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(hosts.entry(origin).or_default())
+        };
+        let mut cached = slot.lock().await;
+        if let Some(hit) = cached.as_ref().filter(|c| c.at.elapsed() < ROBOTS_TTL) {
+            return hit.robots.allows_url(url);
+        }
+        let robots = fetcher.robots(url).await;
+        let allowed = robots.allows_url(url);
+        *cached = Some(CachedRobots {
+            at: std::time::Instant::now(),
+            robots,
+        });
+        allowed
+    }
+}
+
 /// What a fetch is for, which is what it asks the server for.
 #[derive(Debug, Clone, Copy)]
 enum Want {
@@ -350,6 +415,15 @@ impl Want {
             }
             Want::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
             Want::Robots => "text/plain, */*;q=0.5",
+        }
+    }
+
+    /// The setting whose limit a body over it exceeds.
+    fn limit_key(self) -> &'static str {
+        match self {
+            Want::Feed => "poll.max_body",
+            Want::Page => "pages.max_body",
+            Want::Robots => "the robots.txt limit",
         }
     }
 }

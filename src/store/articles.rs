@@ -24,9 +24,9 @@ pub struct Candidate {
 
 /// The topic verdict stored with a revision: matched terms (JSON) and score. Seeds have none.
 #[derive(Clone, Copy, Default)]
-struct Mark<'a> {
-    terms: Option<&'a str>,
-    score: Option<f64>,
+pub(super) struct Mark<'a> {
+    pub terms: Option<&'a str>,
+    pub score: Option<f64>,
 }
 
 /// Everything one successful poll of one feed writes.
@@ -44,6 +44,8 @@ pub struct FeedWrite<'a> {
     /// The sinks a new alert gets a pending delivery row for (those that take its kind).
     pub sinks: &'a [Sink],
     pub min_words_changed: u32,
+    /// Whether the pages of the articles this feed starts are watched (`[pages]`).
+    pub track_pages: bool,
 }
 
 /// What loading one seed did.
@@ -55,18 +57,32 @@ pub enum SeedOutcome {
 }
 
 /// What recording one text against an article did.
-enum TextOutcome {
+pub(super) enum TextOutcome {
     /// Same content hash as the latest revision of its kind: nothing written.
     Unchanged,
-    /// A new revision that raises no alert: the first of its kind, a text identical to an
-    /// older revision, or a change below the threshold.
-    Quiet,
+    /// The first revision of its kind: a baseline, not an edit.
+    First { revision: i64 },
+    /// A new revision that raises no alert: a text identical to an older revision, or a
+    /// change below the threshold.
+    Quiet { revision: i64 },
     /// A new revision worth a `changed` alert.
     Edited {
         revision: i64,
         previous: i64,
         diff: Diff,
     },
+}
+
+impl TextOutcome {
+    /// The revision written, if one was.
+    pub(super) fn revision(&self) -> Option<i64> {
+        match self {
+            TextOutcome::Unchanged => None,
+            TextOutcome::First { revision }
+            | TextOutcome::Quiet { revision }
+            | TextOutcome::Edited { revision, .. } => Some(*revision),
+        }
+    }
 }
 
 /// Counts of what one feed write did.
@@ -92,7 +108,7 @@ impl Store {
             match record_candidate(&tx, write.feed, candidate, write, now)? {
                 Some(AlertKind::New) => counts.new_articles += 1,
                 Some(AlertKind::Changed) => counts.changed_articles += 1,
-                None => {}
+                Some(AlertKind::Removed) | None => {}
             }
         }
         tx.prepare_cached(
@@ -154,7 +170,7 @@ impl Store {
                 add_keys(&tx, id, item.keys.iter().chain(&item.title_keys))?;
                 match record_text(&tx, id, None, item, Mark::default(), u32::MAX, now)? {
                     TextOutcome::Unchanged => SeedOutcome::Unchanged(id),
-                    TextOutcome::Quiet | TextOutcome::Edited { .. } => SeedOutcome::Revised(id),
+                    _ => SeedOutcome::Revised(id),
                 }
             }
             None => {
@@ -228,16 +244,20 @@ fn record_candidate(
         let id = ArticleId(tx.last_insert_rowid());
         add_keys(tx, id, item.keys.iter())?;
         let revision = insert_revision(tx, id, 1, item, Some(feed), mark, now)?;
-        insert_alert(
-            tx,
-            AlertKind::New,
-            id,
+        let alert = NewAlert {
+            kind: AlertKind::New,
+            article: id,
             revision,
-            None,
-            None,
-            write.sinks,
-            now,
-        )?;
+            previous: None,
+            diff: None,
+            reason: None,
+        };
+        insert_alert(tx, &alert, write.sinks, now)?;
+        if write.track_pages
+            && let Some(url) = &item.url
+        {
+            super::pages::watch_page(tx, id, url, now)?;
+        }
         return Ok(Some(AlertKind::New));
     };
 
@@ -277,19 +297,18 @@ fn record_candidate(
             previous,
             diff,
         } => {
-            insert_alert(
-                tx,
-                AlertKind::Changed,
+            let alert = NewAlert {
+                kind: AlertKind::Changed,
                 article,
                 revision,
-                Some(previous),
-                Some(&diff),
-                write.sinks,
-                now,
-            )?;
+                previous: Some(previous),
+                diff: Some(&diff),
+                reason: None,
+            };
+            insert_alert(tx, &alert, write.sinks, now)?;
             Ok(Some(AlertKind::Changed))
         }
-        TextOutcome::Quiet | TextOutcome::Unchanged => Ok(None),
+        _ => Ok(None),
     }
 }
 
@@ -309,7 +328,7 @@ fn find_article<'k>(
 
 /// Remembers every key an article was seen under. A key already owned by another article
 /// stays with it: the first owner wins, so two stories never merge after the fact.
-fn add_keys<'k>(
+pub(super) fn add_keys<'k>(
     tx: &Transaction<'_>,
     article: ArticleId,
     keys: impl Iterator<Item = &'k crate::model::ArticleKey>,
@@ -324,7 +343,7 @@ fn add_keys<'k>(
 
 /// Compares `item` with the article's latest revision of the same body kind and writes a new
 /// revision when the text changed.
-fn record_text(
+pub(super) fn record_text(
     tx: &Transaction<'_>,
     article: ArticleId,
     feed: Option<FeedId>,
@@ -355,7 +374,7 @@ fn record_text(
         .execute(params![article.0, item.title])?;
     let Some((previous, previous_number, _)) = latest else {
         // The first text of this kind is a baseline, not an edit.
-        return Ok(TextOutcome::Quiet);
+        return Ok(TextOutcome::First { revision });
     };
     // A text seen before (a headline A/B test flipping back) is kept but not alerted again.
     let seen_before: Option<i64> = tx
@@ -368,7 +387,7 @@ fn record_text(
         })
         .optional()?;
     if seen_before.is_some() {
-        return Ok(TextOutcome::Quiet);
+        return Ok(TextOutcome::Quiet { revision });
     }
     let (old_title, old_body): (String, String) = tx
         .prepare_cached("SELECT title, body FROM revisions WHERE id = ?1")?
@@ -383,7 +402,7 @@ fn record_text(
         diff::DEADLINE,
     );
     if !diff.is_significant(min_words_changed) {
-        return Ok(TextOutcome::Quiet);
+        return Ok(TextOutcome::Quiet { revision });
     }
     Ok(TextOutcome::Edited {
         revision,
@@ -421,24 +440,40 @@ fn insert_revision(
     Ok(tx.last_insert_rowid())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_alert(
+/// One alert to write.
+pub(super) struct NewAlert<'a> {
+    pub kind: AlertKind,
+    pub article: ArticleId,
+    /// The alerted revision (for `removed`, the last text of the page that is gone).
+    pub revision: i64,
+    pub previous: Option<i64>,
+    pub diff: Option<&'a Diff>,
+    /// Why a page counts as gone.
+    pub reason: Option<&'a str>,
+}
+
+/// Writes an alert and a pending delivery for each sink that takes its kind.
+pub(super) fn insert_alert(
     tx: &Transaction<'_>,
-    kind: AlertKind,
-    article: ArticleId,
-    revision: i64,
-    previous: Option<i64>,
-    diff: Option<&Diff>,
+    alert: &NewAlert<'_>,
     sinks: &[Sink],
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    let NewAlert {
+        kind,
+        article,
+        revision,
+        previous,
+        diff,
+        reason,
+    } = *alert;
     // Random, not sequential: ids must stay unique for receivers even across a database
     // that is recreated from scratch.
     let id = format!("{:032x}", fastrand::u128(..));
     tx.prepare_cached(
         "INSERT INTO alerts (id, kind, article_id, revision_id, previous_revision_id, created_at,
-             diff, words_added, words_removed, title_changed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             diff, words_added, words_removed, title_changed, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         id,
@@ -450,7 +485,8 @@ fn insert_alert(
         diff.map(|d| d.unified.as_str()),
         diff.map(|d| to_sql_int(d.words_added)),
         diff.map(|d| to_sql_int(d.words_removed)),
-        diff.map(|d| d.title_changed)
+        diff.map(|d| d.title_changed),
+        reason
     ])?;
     let mut delivery = tx.prepare_cached(
         "INSERT INTO deliveries (alert_id, sink, status, attempts, next_attempt_at)

@@ -113,8 +113,8 @@ impl Store {
         Ok(())
     }
 
-    /// Moves every feed's next poll by `by`, in one transaction: the schedule follows a wall
-    /// clock that was moved.
+    /// Moves every feed's next poll and every page's next check by `by`, in one transaction:
+    /// the schedule follows a wall clock that was moved.
     pub fn shift_schedule(&mut self, by: chrono::TimeDelta) -> Result<(), Error> {
         let tx = self
             .conn
@@ -130,6 +130,22 @@ impl Store {
             tx.execute(
                 "UPDATE feeds SET next_poll_at = ?2 WHERE id = ?1",
                 params![id, format_time(next.with_timezone(&Utc) + by)],
+            )?;
+        }
+        let pages: Vec<(i64, String, String)> = tx
+            .prepare(
+                "SELECT article_id, schedule_from, next_check_at FROM pages
+                 WHERE next_check_at IS NOT NULL",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, from, next) in pages {
+            let (Some(from), Some(next)) = (parse_time(&from), parse_time(&next)) else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE pages SET schedule_from = ?2, next_check_at = ?3 WHERE article_id = ?1",
+                params![id, format_time(from + by), format_time(next + by)],
             )?;
         }
         tx.commit()?;

@@ -14,6 +14,7 @@ mod articles;
 mod export;
 mod feeds;
 mod outbox;
+mod pages;
 pub mod patience;
 mod read;
 
@@ -26,7 +27,11 @@ pub use articles::{Candidate, FeedWrite, SeedOutcome};
 pub use export::{AlertChange, RevisionText};
 pub use feeds::{FeedState, FetchRecord};
 pub use outbox::{DeliveryRow, PendingAlert, PendingDiff, QueueHead, Sink, list_deliveries};
-pub use read::{ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, Reader, RevisionRow, baseline};
+pub use pages::{GONE_AFTER, PageCheck, PageOutcome, PageState, PageText, PageWrite};
+pub use read::{
+    ArticleFilter, ArticleInfo, ArticleRow, FeedHealth, PageFilter, PageHealth, Reader,
+    RevisionRow, baseline,
+};
 
 /// Errors of the store stage.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +166,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_feed_body_hash",
         sql: include_str!("../../migrations/0004_feed_body_hash.sql"),
     },
+    Migration {
+        number: 5,
+        name: "0005_pages",
+        sql: include_str!("../../migrations/0005_pages.sql"),
+    },
 ];
 
 /// How long a read-only command waits for a lock held by another connection (a checkpoint
@@ -256,6 +266,19 @@ impl Store {
              )",
         )?;
         let found = known_schema_version(&self.conn, path)?;
+        if found >= latest_migration() {
+            return Ok(());
+        }
+        // Foreign keys are off while migrations run, as SQLite's procedure for rebuilding a
+        // table asks (it cannot be changed inside a transaction); each migration checks them
+        // before it commits.
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let applied = self.apply_migrations(found);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        applied
+    }
+
+    fn apply_migrations(&mut self, found: i64) -> Result<(), Error> {
         for migration in MIGRATIONS.iter().filter(|m| m.number > found) {
             let wrap = |source| Error::Migration {
                 number: migration.number,
@@ -267,6 +290,18 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(wrap)?;
             tx.execute_batch(migration.sql).map_err(wrap)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()
+                .map_err(wrap)?;
+            if let Some(table) = broken {
+                return Err(wrap(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "a row of {table} refers to a row that does not exist"
+                    )),
+                )));
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 rusqlite::params![

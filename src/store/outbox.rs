@@ -82,8 +82,10 @@ pub struct PendingAlert {
     pub matched_terms: Vec<String>,
     pub revision: i64,
     pub previous_revision: Option<i64>,
-    /// Which text the alerted revision is (`summary`, `content`, later `page`).
+    /// Which text the alerted revision is (`summary`, `content`, `page`).
     pub body_kind: BodyKind,
+    /// Why a `removed` alert's page counts as gone (`HTTP 404 on two checks in a row`).
+    pub reason: Option<String>,
     pub diff: Option<PendingDiff>,
 }
 
@@ -131,7 +133,7 @@ impl Store {
             "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
                  ar.published_at, ar.matched_terms, r.number, p.number,
                  a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts,
-                 d.next_attempt_at, r.body_kind, a.seq
+                 d.next_attempt_at, r.body_kind, a.reason, a.seq
              FROM alerts a
              CROSS JOIN deliveries d ON d.alert_id = a.id AND d.sink = ?1
              JOIN revisions r ON r.id = a.revision_id
@@ -144,7 +146,7 @@ impl Store {
              LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![sink, format_time(now), limit as i64, after], |r| {
-            Ok((r.get(18)?, alert_from_row(r)?))
+            Ok((r.get(19)?, alert_from_row(r)?))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -209,7 +211,7 @@ const ALERT_SELECT: &str =
     "SELECT a.id, a.kind, a.created_at, a.article_id, r.title, ar.url, f.name,
         ar.published_at, ar.matched_terms, r.number, p.number,
         a.diff, a.words_added, a.words_removed, a.title_changed, d.attempts, d.next_attempt_at,
-        r.body_kind
+        r.body_kind, a.reason
      FROM deliveries d
      JOIN alerts a ON a.id = d.alert_id
      JOIN revisions r ON r.id = a.revision_id
@@ -223,11 +225,7 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<PendingAlert> {
     let diff: Option<String> = r.get(11)?;
     Ok(PendingAlert {
         id: r.get(0)?,
-        kind: if kind == "changed" {
-            AlertKind::Changed
-        } else {
-            AlertKind::New
-        },
+        kind: super::read::alert_kind(&kind),
         created_at: r.get(2)?,
         article_id: r.get(3)?,
         title: r.get(4)?,
@@ -247,6 +245,7 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<PendingAlert> {
                 )
             })?
         },
+        reason: r.get(18)?,
         diff: match diff {
             Some(unified) => Some(PendingDiff {
                 unified,

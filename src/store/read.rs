@@ -33,6 +33,38 @@ pub struct FeedHealth {
     pub articles: i64,
 }
 
+/// One watched page, as `storywatch pages` shows it (the `page_health` view).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageHealth {
+    pub article_id: i64,
+    pub title: String,
+    pub url: String,
+    pub feed: Option<String>,
+    /// False while its feed has `pages = false` or has left the config.
+    pub active: bool,
+    /// `None` once the schedule is over.
+    pub next_check_at: Option<String>,
+    pub last_checked_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_status: Option<i64>,
+    pub consecutive_failures: i64,
+    pub last_error: Option<String>,
+    /// When the page was found gone (a `removed` alert), while it stays gone.
+    pub removed_at: Option<String>,
+    pub page_revisions: i64,
+}
+
+/// Which pages [`Reader::pages`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFilter {
+    /// Every watched page, the next due first.
+    All,
+    /// Pages due now.
+    Due,
+    /// Pages whose last check failed, were refused by robots.txt, or that are gone.
+    Failing,
+}
+
 /// Which articles [`Reader::articles`] lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArticleFilter {
@@ -167,6 +199,44 @@ impl Reader {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Watched pages, the next due first (those whose schedule is over last).
+    pub fn pages(
+        &self,
+        filter: PageFilter,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PageHealth>, Error> {
+        let condition = match filter {
+            PageFilter::All => "1",
+            PageFilter::Due => "active = 1 AND next_check_at IS NOT NULL AND next_check_at <= ?1",
+            PageFilter::Failing => "last_error IS NOT NULL OR removed_at IS NOT NULL",
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT article_id, title, url, feed, active, next_check_at, last_checked_at,
+                    last_success_at, last_status, consecutive_failures, last_error, removed_at,
+                    page_revisions
+             FROM page_health WHERE ({condition}) AND ?1 IS NOT NULL
+             ORDER BY next_check_at IS NULL, next_check_at, article_id"
+        ))?;
+        let rows = stmt.query_map([crate::model::format_time(now)], |r| {
+            Ok(PageHealth {
+                article_id: r.get(0)?,
+                title: r.get(1)?,
+                url: r.get(2)?,
+                feed: r.get(3)?,
+                active: r.get(4)?,
+                next_check_at: r.get(5)?,
+                last_checked_at: r.get(6)?,
+                last_success_at: r.get(7)?,
+                last_status: r.get(8)?,
+                consecutive_failures: r.get(9)?,
+                last_error: r.get(10)?,
+                removed_at: r.get(11)?,
+                page_revisions: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The names of the feeds, to tell a mistyped `--feed` from a quiet one.
     pub fn feed_names(&self) -> Result<Vec<String>, Error> {
         let mut stmt = self
@@ -272,13 +342,9 @@ impl Reader {
     }
 }
 
-/// `alerts.kind`; the table's CHECK allows only these two.
+/// `alerts.kind`; the table's CHECK allows only the known kinds.
 pub(super) fn alert_kind(kind: &str) -> AlertKind {
-    if kind == "changed" {
-        AlertKind::Changed
-    } else {
-        AlertKind::New
-    }
+    AlertKind::parse(kind).unwrap_or(AlertKind::New)
 }
 
 /// A `matched_terms` JSON array as the store wrote it; a malformed one (edited by hand) reads

@@ -126,7 +126,7 @@ fn a_url_is_fetched_as_the_daemon_would_robots_included() {
 #[test]
 fn hostile_pages_are_bounded_in_time_and_memory() {
     let env = Env::start();
-    env.write_config(&[], "timeout = \"3s\"\nmax_body = \"5MiB\"");
+    env.write_config(&[], "\n[pages]\ntimeout = \"3s\"\nmax_body = \"5MiB\"");
     env.server.set(
         "/bomb",
         Reply::Gzip {

@@ -11,6 +11,7 @@ mod faults;
 mod feed_corpus;
 mod fuzz_regressions;
 mod hostile;
+mod pages;
 mod pipeline;
 mod read;
 mod report;
@@ -78,6 +79,11 @@ impl Env {
             self.path("seeds"),
             self.path("data/alerts.jsonl"),
         );
+        // The feeds of most tests link to pages on the internet, which tests must not
+        // contact: tests of pages set up their own `[pages]`.
+        if !poll.contains("[pages]") {
+            text.push_str("\n[pages]\nenabled = false\n");
+        }
         for f in feeds {
             let url = if f.path.starts_with('/') {
                 self.server.url(f.path)

@@ -567,6 +567,7 @@ fn a_database_without_the_views_is_refused_with_the_way_forward() {
     env.db()
         .execute_batch(
             "DROP VIEW latest_revisions; DROP VIEW changes; DROP VIEW feed_health;
+             DROP VIEW page_health; DROP TABLE page_html; DROP TABLE pages;
              ALTER TABLE feeds DROP COLUMN body_hash;
              DELETE FROM schema_migrations WHERE version >= 3;",
         )
