@@ -2007,4 +2007,68 @@ filter = "none"
         let d = c.describe();
         assert!(d.contains("NK News"), "{d}");
     }
+
+    #[test]
+    fn pages_defaults_and_settings() {
+        let c = ok("");
+        assert_eq!(c.pages, Pages::default());
+        assert!(c.pages.enabled && c.pages.robots && !c.pages.keep_html);
+        assert_eq!(c.pages.recheck.len(), 8);
+        assert_eq!(c.pages.recheck[7], Duration::from_secs(30 * 86_400));
+        assert_eq!(c.pages.max_body, 5 * 1024 * 1024);
+
+        let c = ok(r#"
+[pages]
+enabled = false
+recheck = ["10m", "2h"]
+concurrency = 2
+timeout = "20s"
+max_body = "1MiB"
+robots = false
+keep_html = true
+
+[[feed]]
+name = "A"
+url = "https://a.example/feed"
+pages = false
+
+[[feed]]
+name = "B"
+url = "https://b.example/feed"
+"#);
+        let p = &c.pages;
+        assert!(!p.enabled && !p.robots && p.keep_html);
+        assert_eq!(
+            p.recheck,
+            vec![Duration::from_secs(600), Duration::from_secs(7200)]
+        );
+        assert_eq!((p.concurrency, p.timeout), (2, Duration::from_secs(20)));
+        assert_eq!(p.max_body, 1024 * 1024);
+        assert!(!c.feeds[0].pages && c.feeds[1].pages);
+        let d = c.describe();
+        assert!(d.contains("10m, 2h (ages since first seen)"), "{d}");
+        assert!(d.contains("topic, no pages"), "{d}");
+        assert!(ok("[pages]\nrecheck = []\n").pages.recheck.is_empty());
+    }
+
+    #[test]
+    fn bad_pages_settings_name_the_key_and_line() {
+        let msg = invalid(
+            "[pages]\nrecheck = [\"1h\",\n  \"15m\"]\n",
+            "pages.recheck[2]",
+            3,
+        );
+        assert!(msg.contains("must increase"), "{msg}");
+        invalid("[pages]\nrecheck = [\"soon\"]\n", "pages.recheck[1]", 2);
+        invalid("[pages]\nrecheck = [\"0s\"]\n", "pages.recheck[1]", 2);
+        invalid("[pages]\n\nconcurrency = 0\n", "pages.concurrency", 3);
+        invalid("[pages]\ntimeout = \"0s\"\n", "pages.timeout", 2);
+        invalid("[pages]\nmax_body = \"lots\"\n", "pages.max_body", 2);
+        assert!(matches!(
+            p("[pages]\nkeep = true\n"),
+            Err(Error::Parse { line: 2, .. })
+        ));
+        let kinds = ok("[[alerts.webhook]]\nurl = \"https://h.example/\"\nkinds = [\"removed\"]\n");
+        assert_eq!(kinds.alerts.webhooks[0].kinds, vec![AlertKind::Removed]);
+    }
 }

@@ -284,11 +284,12 @@ fn articles_table(rows: &[ArticleRow], changed: bool) -> String {
     let feed_width = if changed { 10 } else { 12 };
     // The last fixed column: revisions, or the words changed.
     let (last_header, last_width) = if changed { ("WORDS", 9) } else { ("REV", 3) };
-    let title_width = WIDTH - (id_width + 16 + feed_width + last_width + 4 * 2);
+    // KIND: the body kind of the current revision (summary, content, page, seed).
+    let title_width = WIDTH - (id_width + 16 + feed_width + 7 + last_width + 5 * 2);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>id_width$}  {}  {}  {:>last_width$}  TITLE",
+        "{:>id_width$}  {}  {}  {}  {:>last_width$}  TITLE",
         "ID",
         fit(
             if changed {
@@ -299,6 +300,7 @@ fn articles_table(rows: &[ArticleRow], changed: bool) -> String {
             16
         ),
         fit("FEED", feed_width),
+        fit("KIND", 7),
         last_header,
     );
     for row in rows {
@@ -320,10 +322,11 @@ fn articles_table(rows: &[ArticleRow], changed: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>id_width$}  {}  {}  {:>last_width$}  {}",
+            "{:>id_width$}  {}  {}  {}  {:>last_width$}  {}",
             row.id.0,
             fit(&short_time(when), 16),
             fit(&feed, feed_width),
+            fit(&row.body_kind, 7),
             last,
             truncate(&one_line(&row.title), title_width),
         );

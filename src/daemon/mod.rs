@@ -474,6 +474,9 @@ fn spawn_page(tasks: &mut PageTasks, ctx: &Arc<Context>, limiter: &Arc<Limiter>,
 }
 
 fn tally_page(summary: &mut PassSummary, result: &Result<PageOutcome, store::Error>) {
+    if let Ok(PageOutcome::Postponed) = result {
+        return;
+    }
     summary.pages_checked += 1;
     match result {
         Ok(PageOutcome::Revised { alerted: true }) => summary.pages_changed += 1,

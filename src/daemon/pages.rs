@@ -25,33 +25,54 @@ use crate::store::{self, PageCheck, PageOutcome, PageState, PageText, PageWrite,
 /// Failures in a row of one host's pages after which the whole host is backed off.
 pub const HOST_FAILURES: u32 = 3;
 
-/// Consecutive failures per host, shared by the page tasks of one daemon.
+/// Consecutive page failures per host, and until when a failing host is left alone, shared by
+/// the page tasks of one daemon.
 #[derive(Debug, Default)]
 pub struct HostBackoff {
-    failures: Mutex<HashMap<String, u32>>,
+    hosts: Mutex<HashMap<String, HostFailures>>,
+}
+
+#[derive(Debug, Default)]
+struct HostFailures {
+    count: u32,
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl HostBackoff {
-    /// Counts a failure of one of `host`'s pages; returns when the host's pages should next
-    /// be tried when it has failed too often (or asked to be left alone).
+    /// Counts a failure of one of `host`'s pages; returns until when the host's pages are left
+    /// alone, when it has failed too often (or asked to be left alone).
     fn failed(&self, host: &str, retry_after: Option<Duration>) -> Option<DateTime<Utc>> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = failures.entry(host.to_owned()).or_insert(0);
-        *count = count.saturating_add(1);
-        if *count < HOST_FAILURES && retry_after.is_none() {
-            return None;
-        }
-        Some(scheduler::next_after_failure(
-            Utc::now(),
-            scheduler::PAGE_RETRY,
-            count.saturating_sub(HOST_FAILURES - 1),
-            retry_after,
-            scheduler::sample_jitter(),
-        ))
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let failures = hosts.entry(host.to_owned()).or_default();
+        failures.count = failures.count.saturating_add(1);
+        let now = Utc::now();
+        let until = if failures.count >= HOST_FAILURES {
+            scheduler::next_after_failure(
+                now,
+                scheduler::PAGE_RETRY,
+                failures.count - (HOST_FAILURES - 1),
+                retry_after,
+                scheduler::sample_jitter(),
+            )
+        } else {
+            // Not failing often yet, but asked to wait: as long as asked.
+            now + chrono::TimeDelta::from_std(retry_after?).ok()?
+        };
+        failures.paused_until = Some(until);
+        Some(until)
+    }
+
+    /// Until when `host` is left alone, if it is now.
+    fn paused(&self, host: &str) -> Option<DateTime<Utc>> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .get(host)
+            .and_then(|h| h.paused_until)
+            .filter(|until| *until > Utc::now())
     }
 
     fn succeeded(&self, host: &str) {
-        self.failures
+        self.hosts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(host);
@@ -60,6 +81,15 @@ impl HostBackoff {
 
 /// Checks one page and records the result.
 pub async fn check_page(ctx: Arc<Context>, page: PageState) -> Result<PageOutcome, store::Error> {
+    // A page queued before its host was backed off waits with the host's other pages.
+    if let Some(until) = ctx.page_hosts.paused(&page.host) {
+        let host = page.host.clone();
+        patience::write(&ctx.store, &ctx.db_health, move |s| {
+            s.postpone_host(&host, until)
+        })
+        .await?;
+        return Ok(PageOutcome::Postponed);
+    }
     let pages = &ctx.config.pages;
     let (check, retry_after, host_failed) = fetch_and_extract(&ctx, &page).await;
     let now = Utc::now();
@@ -348,10 +378,15 @@ mod tests {
             assert_eq!(hosts.failed("a.example", None), None);
         }
         assert!(hosts.failed("a.example", None).is_some());
+        assert!(hosts.paused("a.example").is_some());
         assert_eq!(hosts.failed("b.example", None), None, "another host");
+        assert_eq!(hosts.paused("b.example"), None);
         hosts.succeeded("a.example");
+        assert_eq!(hosts.paused("a.example"), None);
         assert_eq!(hosts.failed("a.example", None), None, "forgiven");
         let asked = hosts.failed("c.example", Some(Duration::from_secs(7200)));
         assert!(asked.is_some_and(|at| at - Utc::now() > chrono::TimeDelta::minutes(110)));
+        let brief = hosts.failed("d.example", Some(Duration::from_secs(2)));
+        assert!(brief.is_some_and(|at| at - Utc::now() <= chrono::TimeDelta::seconds(2)));
     }
 }

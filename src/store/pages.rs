@@ -98,6 +98,8 @@ pub enum PageOutcome {
     Missing,
     Failed,
     Refused,
+    /// Not fetched: its host is backed off, and the check waits with the host's other pages.
+    Postponed,
     /// The page is no longer watched (its row is gone).
     NotWatched,
 }

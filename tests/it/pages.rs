@@ -193,10 +193,23 @@ fn a_tracked_storys_page_is_stored_as_a_page_revision_and_its_edits_alert() {
     };
     assert_eq!(minutes(&from, &next), 15, "the first step of the schedule");
 
-    // history and articles show the page revisions with their kind.
-    let history = env.run(&["history", "2"]);
-    let shown = String::from_utf8_lossy(&history.stdout);
-    assert!(shown.contains("page"), "{}", text(&history));
+    // history, articles, diff and report show the page revisions with their kind.
+    let shown = |args: &[&str]| {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let history = shown(&["history", "2"]);
+    assert!(history.contains("first page text"), "{history}");
+    let articles = shown(&["articles"]);
+    assert!(
+        articles.contains("KIND") && articles.contains(" page "),
+        "{articles}"
+    );
+    let diff = shown(&["diff", "2"]);
+    assert!(diff.contains("page") && diff.contains("little"), "{diff}");
+    let report = shown(&["report", "2"]);
+    assert!(report.contains("page text"), "{report}");
 }
 
 #[test]
@@ -494,4 +507,44 @@ fn a_sigkill_during_page_checks_loses_and_duplicates_nothing() {
     );
     assert_eq!(alerts(&env, "new").len(), 12);
     assert!(alerts(&env, "changed").is_empty());
+}
+
+#[test]
+fn a_host_that_fails_every_page_is_backed_off_not_hammered() {
+    let stories: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("{STORY}, part {i}"), format!("/down/{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = stories
+        .iter()
+        .map(|(t, p)| (t.as_str(), p.as_str()))
+        .collect();
+    let env = setup(&refs, "");
+    for (_, path) in &stories {
+        env.server.set(
+            path,
+            Reply::Status {
+                status: 503,
+                body: Vec::new(),
+            },
+        );
+    }
+    env.poll();
+    let fetched: usize = stories
+        .iter()
+        .map(|(_, path)| env.server.seen(path).len())
+        .sum();
+    assert_eq!(fetched, 3, "the host was asked for page after page");
+    // Every page waits: none is due again before the backoff.
+    let soonest: String = env
+        .db()
+        .query_row("SELECT MIN(next_check_at) FROM pages", [], |r| r.get(0))
+        .expect("schedule");
+    let soonest = chrono::DateTime::parse_from_rfc3339(&soonest).expect("time");
+    assert!(
+        soonest > chrono::Utc::now() + chrono::TimeDelta::minutes(10),
+        "{soonest}"
+    );
+    // The feed on the same host is polled as usual.
+    env.poll();
+    assert_eq!(env.server.seen("/feed.xml").len(), 2);
 }
