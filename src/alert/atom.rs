@@ -141,6 +141,10 @@ fn summary(alert: &AlertChange) -> String {
         .as_deref()
         .map(|f| format!(" in {f}"))
         .unwrap_or_default();
+    if alert.kind == AlertKind::Removed {
+        let reason = alert.reason.as_deref().unwrap_or("gone");
+        return format!("Page gone{feed}: {reason}. Its last text follows.");
+    }
     match &alert.previous {
         Some(previous) => {
             let mut line = format!(
@@ -224,7 +228,31 @@ mod tests {
             words_added: Some(2),
             words_removed: Some(1),
             title_changed: true,
+            reason: (kind == AlertKind::Removed).then(|| "HTTP 410 on 2 checks in a row".into()),
         }
+    }
+
+    #[test]
+    fn a_removed_page_says_why_and_shows_its_last_text() {
+        let xml = render_feed(
+            &[alert(
+                AlertKind::Removed,
+                "Gone story",
+                "https://a.example/1",
+            )],
+            "urn:uuid:0",
+            chrono::Utc::now(),
+        );
+        assert!(
+            xml.contains("<title type=\"text\">Removed: Gone story</title>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<category term=\"removed\""), "{xml}");
+        assert!(
+            xml.contains("Page gone in NK &amp; Co: HTTP 410 on 2 checks in a row."),
+            "{xml}"
+        );
+        assert!(xml.contains("Body"), "{xml}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct AlertChange {
     pub words_added: Option<i64>,
     pub words_removed: Option<i64>,
     pub title_changed: bool,
+    /// Why a `removed` alert's page counts as gone.
+    pub reason: Option<String>,
 }
 
 /// The number and text of one revision.
@@ -47,7 +49,7 @@ impl Reader {
         let mut stmt = self.conn.prepare(
             "SELECT a.id, a.kind, a.created_at, a.article_id, ar.url, f.name, ar.matched_terms,
                 r.number, r.title, r.body, p.number, p.title, p.body,
-                a.words_added, a.words_removed, a.title_changed
+                a.words_added, a.words_removed, a.title_changed, a.reason
          FROM alerts a
          JOIN articles ar ON ar.id = a.article_id
          JOIN revisions r ON r.id = a.revision_id
@@ -87,6 +89,7 @@ impl Reader {
                     words_added: r.get(13)?,
                     words_removed: r.get(14)?,
                     title_changed: r.get::<_, Option<bool>>(15)?.unwrap_or(false),
+                    reason: r.get(16)?,
                 })
             },
         )?;
