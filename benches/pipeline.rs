@@ -11,6 +11,7 @@
 //! | `BENCH_RUNS` | 1 | runs of the four passes (each on a fresh database); medians over runs |
 //! | `BENCH_RSS_PASSES` | 0 | when set, a further run of that many passes, RSS after each |
 //! | `BENCH_FLOOR` | unset | a command (`python3 benches/floor.py`) doing the same passes naively against the same server, for the ratio |
+//! | `BENCH_PAGES` | unset | when set, the page benchmark instead: the stories link to article pages on the server, and after one poll of every feed the page passes run (see [`page_bench`]) |
 //!
 //! Passes, in this order each run: `cold` (every item new), `changed` (5% of items edited,
 //! 1% new), `304` (every feed answers Not Modified) and `200` (the server ignores validators
@@ -23,6 +24,14 @@
 //! network would not, so wall times are pessimistic. It pre-renders every feed body, so a
 //! request costs it a copy. It listens on several loopback addresses (127.0.0.1–127.0.0.H) so
 //! that the daemon's per-host limit sees many publishers, as it would in the field.
+//!
+//! With `BENCH_PAGES`, the server also serves each story's article page (about 40 KiB of a
+//! news site's markup: navigation, byline, share bar, a related list with view counters and a
+//! newsletter box around the story, the furniture different on every load) with an ETag per
+//! story revision, and the feed passes make way for page passes: the first check of every
+//! tracked story's page, the same pages again with validators ignored, again as `304`s, and
+//! after a generation of edits. `BENCH_PAGES=1 BENCH_FEEDS=10000 BENCH_ITEMS=6` is 10,000
+//! feeds with some 20,000 tracked stories.
 //!
 //! It does not check speed: it measures and prints. CI runs it at a small N to prove it runs.
 
@@ -115,6 +124,11 @@ fn bench() -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if std::env::var_os("BENCH_PAGES").is_some() {
+        let result = page_bench(&mut server, &runtime, feeds, items, hosts, runs);
+        server.stop();
+        return result;
+    }
     println!(
         "pipeline bench: {feeds} feeds x {items} items on {hosts} loopback hosts, {} cores, {runs} run(s)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -124,7 +138,7 @@ fn bench() -> Result<(), BoxError> {
     for run in 1..=runs {
         let dir = tempfile::tempdir()?;
         server.command("reset")?;
-        let config = write_config(dir.path(), &server.urls(feeds))?;
+        let config = write_config(dir.path(), &server.urls(feeds), false)?;
         let ctx = Arc::new(Context::start(storywatch::config::load(&config)?)?);
         for pass in PASSES {
             prepare(&mut server, pass)?;
@@ -195,7 +209,7 @@ fn bench() -> Result<(), BoxError> {
         );
         let dir = tempfile::tempdir()?;
         server.command("reset")?;
-        let config = write_config(dir.path(), &server.urls(feeds))?;
+        let config = write_config(dir.path(), &server.urls(feeds), false)?;
         let ctx = Arc::new(Context::start(storywatch::config::load(&config)?)?);
         for n in 0..rss_passes {
             let pass = if n == 0 {
@@ -216,6 +230,107 @@ fn bench() -> Result<(), BoxError> {
         }
     }
     server.stop();
+    Ok(())
+}
+
+/// The page passes of one run, in order: the first check of every tracked story's page, the
+/// same pages again (the server ignoring validators, so each is fetched and extracted, its
+/// furniture rotated), again with validators (every page `304`), and after a generation of
+/// edits (5% of stories rewritten a sentence).
+const PAGE_PASSES: [&str; 4] = ["first", "same 200", "304", "edited"];
+
+/// `BENCH_PAGES=1`: the daemon's page throughput at N feeds whose stories link to pages on the
+/// loopback server. Each run polls every feed once (tracking a third of the N x K stories),
+/// then makes the page passes with [`daemon::check_pages`], the page half of `poll`, under
+/// the default `[pages]` settings (4 in flight, robots.txt asked once per host).
+fn page_bench(
+    server: &mut ServerProcess,
+    runtime: &tokio::runtime::Runtime,
+    feeds: usize,
+    items: usize,
+    hosts: usize,
+    runs: usize,
+) -> Result<(), BoxError> {
+    println!(
+        "page bench: {feeds} feeds x {items} items on {hosts} loopback hosts, {} cores, {runs} run(s)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut results: HashMap<&str, Vec<(f64, f64, u64, u64)>> = HashMap::new();
+    let mut tracked = 0;
+    for run in 1..=runs {
+        let dir = tempfile::tempdir()?;
+        server.command("reset")?;
+        server.command("validators on")?;
+        let config = write_config(dir.path(), &server.urls(feeds), true)?;
+        let ctx = Arc::new(Context::start(storywatch::config::load(&config)?)?);
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let polled = runtime.block_on(daemon::poll_feeds_only(&ctx, true, shutdown.clone()))?;
+        tracked = polled.new_articles;
+        println!(
+            "run {run}: {} feeds polled, {tracked} stories tracked",
+            polled.polled
+        );
+        for pass in PAGE_PASSES {
+            match pass {
+                "same 200" => server.command("validators off")?,
+                "304" => server.command("validators on")?,
+                "edited" => server.command("edit")?,
+                _ => {}
+            }
+            reset_peak_rss();
+            let cpu = cpu_seconds()?;
+            let start = Instant::now();
+            let all = pass != "first";
+            let summary = runtime.block_on(daemon::check_pages(&ctx, all, shutdown.clone()))?;
+            let wall = start.elapsed().as_secs_f64();
+            let cpu = cpu_seconds()? - cpu;
+            let rss = peak_rss();
+            println!(
+                "run {run} {pass:<9} {:>6} pages in {wall:>7.2} s ({:>6.0}/s), cpu {cpu:>6.2} s, \
+                 peak RSS {:>6.1} MiB; {} changed, {} failed",
+                summary.pages_checked,
+                summary.pages_checked as f64 / wall.max(1e-9),
+                mib(rss),
+                summary.pages_changed,
+                summary.pages_failed
+            );
+            if summary.pages_failed > 0 {
+                return Err(format!("{} page checks failed", summary.pages_failed).into());
+            }
+            results
+                .entry(pass)
+                .or_default()
+                .push((wall, cpu, summary.pages_checked, rss));
+        }
+        let db = dir.path().join("storywatch.db");
+        println!(
+            "run {run}: database {:.1} MiB, text {:.1} MiB",
+            mib(db_size(&db)),
+            mib(text_bytes(&db)?)
+        );
+    }
+    println!();
+    println!(
+        "medians of {runs} run(s), N = {feeds} feeds, K = {items}, {tracked} tracked stories:"
+    );
+    println!();
+    println!("| page pass | pages | wall s | CPU s | pages/s | CPU ms/page | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|");
+    for pass in PAGE_PASSES {
+        let Some(rows) = results.get(pass) else {
+            continue;
+        };
+        let wall = median(rows.iter().map(|r| r.0).collect());
+        let cpu = median(rows.iter().map(|r| r.1).collect());
+        let pages = median(rows.iter().map(|r| r.2 as f64).collect());
+        let rss = median(rows.iter().map(|r| r.3 as f64).collect());
+        println!(
+            "| {pass} | {pages:.0} | {wall:.2} | {cpu:.2} | {:.0} | {:.2} | {:.0} |",
+            pages / wall.max(1e-9),
+            1000.0 * cpu / pages.max(1.0),
+            rss / (1024.0 * 1024.0)
+        );
+    }
     Ok(())
 }
 
@@ -268,10 +383,11 @@ fn median_figures(all: &[Figures]) -> Figures {
 
 /// A config for the benchmark: the shipped seeds, an alert log, the default poll settings,
 /// one `[[feed]]` a URL.
-fn write_config(dir: &Path, urls: &[String]) -> Result<PathBuf, BoxError> {
+fn write_config(dir: &Path, urls: &[String], pages: bool) -> Result<PathBuf, BoxError> {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
     let mut text = format!(
-        "database = {:?}\nseeds = {:?}\nlog_level = \"warn\"\n\n[alerts]\nlog = {:?}\n\n",
+        "database = {:?}\nseeds = {:?}\nlog_level = \"warn\"\n\n[alerts]\nlog = {:?}\n\n\
+         [pages]\nenabled = {pages}\n\n",
         dir.join("storywatch.db"),
         seeds,
         dir.join("alerts.jsonl"),
@@ -512,6 +628,13 @@ mod server {
     struct Shared {
         feeds: RwLock<Vec<Arc<Rendered>>>,
         validators: RwLock<bool>,
+        /// With `BENCH_PAGES`: each feed's items, to serve their pages, and the base URL
+        /// its items link to.
+        states: RwLock<Vec<FeedState>>,
+        page_bases: Option<Vec<String>>,
+        /// Page loads so far: each load's furniture (counters, "updated N minutes ago",
+        /// the related list) differs, as on a real site.
+        loads: std::sync::atomic::AtomicU64,
     }
 
     pub fn serve() {
@@ -525,15 +648,33 @@ mod server {
         let feeds = env_usize("BENCH_FEEDS", 1000)?;
         let items = env_usize("BENCH_ITEMS", 20)?;
         let hosts = env_usize("BENCH_HOSTS", 1)?;
+        let pages = std::env::var_os("BENCH_PAGES").is_some();
         let mut states: Vec<FeedState> = (0..feeds).map(|f| FeedState::new(f, items)).collect();
-        let shared = Arc::new(Shared {
-            feeds: RwLock::new(states.iter().map(|s| Arc::new(render(s))).collect()),
-            validators: RwLock::new(true),
-        });
+        let mut listeners = Vec::new();
         let mut addrs = Vec::new();
         for h in 0..hosts {
             let listener = TcpListener::bind(format!("127.0.0.{}:0", h + 1))?;
             addrs.push(listener.local_addr()?.to_string());
+            listeners.push(listener);
+        }
+        // A feed's stories link to pages on the feed's own host.
+        let page_bases = pages.then(|| {
+            (0..feeds)
+                .map(|f| format!("http://{}", addrs[f % addrs.len()]))
+                .collect::<Vec<_>>()
+        });
+        let rendered = states
+            .iter()
+            .map(|s| Arc::new(render(s, page_bases.as_deref())))
+            .collect();
+        let shared = Arc::new(Shared {
+            feeds: RwLock::new(rendered),
+            validators: RwLock::new(true),
+            states: RwLock::new(states.clone()),
+            page_bases,
+            loads: std::sync::atomic::AtomicU64::new(0),
+        });
+        for listener in listeners {
             let shared = Arc::clone(&shared);
             std::thread::spawn(move || accept(listener, shared));
         }
@@ -577,18 +718,61 @@ mod server {
         let mut feeds = write(&shared.feeds)?;
         for (i, state) in states.iter().enumerate() {
             if only.is_none_or(|c| c[i]) {
-                feeds[i] = Arc::new(render(state));
+                feeds[i] = Arc::new(render(state, shared.page_bases.as_deref()));
             }
+        }
+        if shared.page_bases.is_some() {
+            *write(&shared.states)? = states.to_vec();
         }
         Ok(())
     }
 
-    fn render(state: &FeedState) -> Rendered {
+    fn render(state: &FeedState, page_bases: Option<&[String]>) -> Rendered {
+        let base = page_bases.and_then(|b| b.get(state.id)).map(String::as_str);
         Rendered {
-            body: Arc::new(state.render().into_bytes()),
+            body: Arc::new(state.render_linked(base).into_bytes()),
             etag: format!("\"{}-{}\"", state.id, state.version),
             last_modified: synth::http_date(state.version),
         }
+    }
+
+    /// Answers a request for the page of story `seq` of feed `feed`: 404 when the feed does
+    /// not carry it, 304 when the request's ETag is the story's revision (and validators are
+    /// honoured), else the page, its furniture fresh on every load.
+    fn page(
+        writer: &mut TcpStream,
+        shared: &Shared,
+        headers: &HashMap<String, String>,
+        feed: usize,
+        seq: u64,
+    ) -> Result<(), BoxError> {
+        let revision = shared
+            .states
+            .read()
+            .ok()
+            .and_then(|states| states.get(feed).and_then(|s| s.revision_of(seq)));
+        let Some(revision) = revision else {
+            writer.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?;
+            return Ok(());
+        };
+        let etag = format!("\"p{feed}-{seq}-{revision}\"");
+        let honour = shared.validators.read().map(|v| *v).unwrap_or(true);
+        if honour && headers.get("if-none-match") == Some(&etag) {
+            write!(writer, "HTTP/1.1 304 Not Modified\r\netag: {etag}\r\n\r\n")?;
+            return Ok(());
+        }
+        let load = shared
+            .loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = synth::page(feed, seq, revision, load);
+        write!(
+            writer,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\netag: {etag}\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        )?;
+        writer.write_all(body.as_bytes())?;
+        Ok(writer.flush()?)
     }
 
     /// One thread a connection: the daemon keeps at most `concurrency` connections busy.
@@ -629,6 +813,10 @@ mod server {
                 reader.read_exact(&mut skip)?;
             }
             let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            if let Some((feed, seq)) = synth::parse_page_path(path) {
+                page(&mut writer, shared, &headers, feed, seq)?;
+                continue;
+            }
             let feed = path
                 .strip_prefix("/feeds/")
                 .and_then(|p| p.strip_suffix(".xml"))

@@ -187,6 +187,7 @@ const WORDS: &[&str] = &[
 
 /// One feed's items: `(sequence, revision)`, newest first, and a version that changes
 /// whenever the feed's body does.
+#[derive(Clone)]
 pub struct FeedState {
     pub id: usize,
     pub version: u64,
@@ -232,6 +233,17 @@ impl FeedState {
     }
 
     pub fn render(&self) -> String {
+        self.render_linked(None)
+    }
+
+    /// The revision of item `seq`, if the feed carries it.
+    pub fn revision_of(&self, seq: u64) -> Option<u32> {
+        self.items.iter().find(|i| i.0 == seq).map(|i| i.1)
+    }
+
+    /// The feed, its items linking to their pages under `pages` (`http://127.0.0.1:PORT`)
+    /// when given, else to the publisher's made-up site.
+    pub fn render_linked(&self, pages: Option<&str>) -> String {
         let host = format!("www.publisher{}.example", self.id % 997);
         let mut out = String::with_capacity(self.items.len() * 6000);
         out.push_str(&format!(
@@ -246,7 +258,7 @@ impl FeedState {
             http_date(self.version)
         ));
         for &(seq, revision) in &self.items {
-            article(&mut out, &host, self.id, seq, revision);
+            article(&mut out, &host, pages, self.id, seq, revision);
         }
         out.push_str("</channel>\n</rss>\n");
         out
@@ -286,7 +298,15 @@ fn capitalise(w: &str) -> String {
         .unwrap_or_default()
 }
 
-fn article(out: &mut String, host: &str, feed: usize, seq: u64, revision: u32) {
+/// One synthetic story: what its feed item and its page both say.
+struct Story {
+    id: u64,
+    title: String,
+    author: &'static str,
+    paragraphs: Vec<Vec<String>>,
+}
+
+fn story(feed: usize, seq: u64, revision: u32) -> Story {
     let id = (feed as u64) << 24 | seq;
     let mut rng = Rng::with_seed(id);
     let on_topic = rng.u8(..3) == 0;
@@ -333,32 +353,18 @@ fn article(out: &mut String, host: &str, feed: usize, seq: u64, revision: u32) {
         sentence(&mut edit, &mut replacement);
         paragraphs[p][s] = replacement.remove(0);
     }
-    let slug: String = title
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let link = format!(
-        "https://{host}/2026/11/{:02}/{slug}-{seq}?utm_source=rss&amp;utm_medium=feed",
-        1 + seq % 28
-    );
     let author = pick(&mut rng, NAMES);
-    out.push_str("<item>\n<title>");
-    out.push_str(&title);
-    out.push_str("</title>\n<link>");
-    out.push_str(&link);
-    out.push_str(&format!(
-        "</link>\n<guid isPermaLink=\"false\">{host}-{id}</guid>\n<pubDate>{}</pubDate>\n\
-         <dc:creator>{author}</dc:creator>\n<category>World</category>\n<description><![CDATA[",
-        http_date(seq)
-    ));
-    out.push_str(&paragraphs[0][0]);
-    out.push_str("]]></description>\n<content:encoded><![CDATA[");
-    out.push_str(&format!(
-        "<figure><img src=\"https://{host}/img/{id}.jpg\" alt=\"\" width=\"800\"/>\
-         <figcaption>Photo: {author}</figcaption></figure>\n"
-    ));
-    for (i, p) in paragraphs.iter().enumerate() {
+    Story {
+        id,
+        title,
+        author,
+        paragraphs,
+    }
+}
+
+/// The body's paragraphs as HTML, with a link and bold text in them.
+fn paragraphs_html(out: &mut String, story: &Story, host: &str, seq: u64) {
+    for (i, p) in story.paragraphs.iter().enumerate() {
         out.push_str("<p>");
         for (j, s) in p.iter().enumerate() {
             if j > 0 {
@@ -377,5 +383,131 @@ fn article(out: &mut String, host: &str, feed: usize, seq: u64, revision: u32) {
         }
         out.push_str("</p>\n");
     }
+}
+
+/// The path of a story's page on the benchmark's server: `/news/FEED/SEQ/slug`.
+fn page_path(feed: usize, seq: u64, title: &str) -> String {
+    let slug: String = title
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("/news/{feed}/{seq}/{slug}")
+}
+
+/// Reads `/news/FEED/SEQ/…` back.
+pub fn parse_page_path(path: &str) -> Option<(usize, u64)> {
+    let mut parts = path.strip_prefix("/news/")?.split('/');
+    let feed = parts.next()?.parse().ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    Some((feed, seq))
+}
+
+fn article(
+    out: &mut String,
+    host: &str,
+    pages: Option<&str>,
+    feed: usize,
+    seq: u64,
+    revision: u32,
+) {
+    let story = story(feed, seq, revision);
+    let id = story.id;
+    let link = match pages {
+        Some(base) => format!(
+            "{base}{}?utm_source=rss&amp;utm_medium=feed",
+            page_path(feed, seq, &story.title)
+        ),
+        None => {
+            let slug: String = story
+                .title
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            format!(
+                "https://{host}/2026/11/{:02}/{slug}-{seq}?utm_source=rss&amp;utm_medium=feed",
+                1 + seq % 28
+            )
+        }
+    };
+    let author = story.author;
+    out.push_str("<item>\n<title>");
+    out.push_str(&story.title);
+    out.push_str("</title>\n<link>");
+    out.push_str(&link);
+    out.push_str(&format!(
+        "</link>\n<guid isPermaLink=\"false\">{host}-{id}</guid>\n<pubDate>{}</pubDate>\n\
+         <dc:creator>{author}</dc:creator>\n<category>World</category>\n<description><![CDATA[",
+        http_date(seq)
+    ));
+    out.push_str(&story.paragraphs[0][0]);
+    out.push_str("]]></description>\n<content:encoded><![CDATA[");
+    out.push_str(&format!(
+        "<figure><img src=\"https://{host}/img/{id}.jpg\" alt=\"\" width=\"800\"/>\
+         <figcaption>Photo: {author}</figcaption></figure>\n"
+    ));
+    paragraphs_html(out, &story, host, seq);
     out.push_str("]]></content:encoded>\n</item>\n");
+}
+
+/// The article page of story `seq` of feed `feed` at `revision`, as a news site serves it:
+/// the story inside navigation, a byline, share links, a related-stories list with fresh
+/// counters, a newsletter box and a footer, some 40 KiB as real pages are.
+pub fn page(feed: usize, seq: u64, revision: u32, load: u64) -> String {
+    let story = story(feed, seq, revision);
+    let host = format!("www.publisher{}.example", feed % 997);
+    let mut out = String::with_capacity(48 * 1024);
+    out.push_str(&format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{} | Publisher {feed}</title>\
+         <link rel=\"canonical\" href=\"https://{host}{}\">\
+         <meta property=\"article:published_time\" content=\"2026-11-28T04:00:00Z\">\
+         <style>{}</style><script>window.analytics = {{\"load\": {load}}};</script></head>\
+         <body><header><nav><ul>",
+        story.title,
+        page_path(feed, seq, &story.title),
+        "body{font:16px sans-serif}.nav a{margin:0 1em}".repeat(40)
+    ));
+    for section in [
+        "World", "Politics", "Business", "Asia", "Europe", "Opinion", "Sport",
+    ] {
+        out.push_str(&format!("<li><a href=\"/{section}\">{section}</a></li>"));
+    }
+    out.push_str("</ul></nav></header>\n<main><article><h1>");
+    out.push_str(&story.title);
+    out.push_str(&format!(
+        "</h1><p class=\"byline\">By {} · Updated {} minutes ago</p>\
+         <div class=\"share\"><a href=\"#\">Share</a> <a href=\"#\">Tweet</a></div>\n",
+        story.author,
+        1 + load % 50
+    ));
+    paragraphs_html(&mut out, &story, &host, seq);
+    out.push_str("</article>\n<aside class=\"related\"><h2>Most read</h2><ul>");
+    for r in 0..8 {
+        let other = self::story(feed, seq.wrapping_add(r + 1 + load % 5), 0);
+        out.push_str(&format!(
+            "<li><a href=\"/news/{feed}/{}/x\">{}</a> <span>{} views</span></li>",
+            seq + r + 1,
+            other.title,
+            1000 + 37 * (load + r)
+        ));
+    }
+    out.push_str(
+        "</ul></aside><div class=\"newsletter\"><h3>Sign up for our newsletter</h3>\
+         <form><input type=\"email\"><button>Subscribe</button></form></div></main>\n\
+         <footer><p>© 2026 Publisher. All rights reserved.</p><ul>",
+    );
+    for link in [
+        "About",
+        "Contact",
+        "Privacy",
+        "Terms",
+        "Careers",
+        "Advertise",
+    ] {
+        out.push_str(&format!("<li><a href=\"/{link}\">{link}</a></li>"));
+    }
+    out.push_str("</ul></footer></body></html>\n");
+    out
 }

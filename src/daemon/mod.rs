@@ -498,9 +498,9 @@ fn page_alerted(result: &Result<PageOutcome, store::Error>) -> bool {
 /// slot never waits for the loop, few enough that 20,000 due pages are not 20,000 tasks.
 const PAGE_QUEUE: usize = 2;
 
-/// Checks every page due (every page still on its schedule with `all`), including those of
-/// the articles this pass just found, until none is left that this pass has not tried, or
-/// `shutdown` turns true.
+/// Checks every page due when the pass starts (every page still on its schedule with `all`),
+/// including those of the articles this pass just found, each once, in batches by article
+/// id, until none is left or `shutdown` turns true.
 async fn page_pass(
     ctx: &Arc<Context>,
     limiter: &Arc<Limiter>,
@@ -508,28 +508,27 @@ async fn page_pass(
     summary: &mut PassSummary,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let mut tried: HashSet<ArticleId> = HashSet::new();
     let batch = ctx.config.pages.concurrency * PAGE_QUEUE * 8;
+    // Stored times are compared as text: a four-digit year keeps them comparable.
+    let at = if all {
+        Utc::now() + chrono::TimeDelta::days(365 * 1000)
+    } else {
+        Utc::now()
+    };
+    let mut after = ArticleId(0);
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let limit = batch + tried.len();
-        // Stored times are compared as text: a four-digit year keeps them comparable.
-        let at = if all {
-            Utc::now() + chrono::TimeDelta::days(365 * 1000)
-        } else {
-            Utc::now()
+        let due =
+            store::with_store(&ctx.store, move |s| s.due_pages_after(at, after, batch)).await?;
+        let Some(last) = due.last() else {
+            return Ok(());
         };
-        let due = store::with_store(&ctx.store, move |s| s.due_pages(at, limit)).await?;
+        after = last.article;
         let mut tasks = PageTasks::new();
         for page in due {
-            if tried.insert(page.article) {
-                spawn_page(&mut tasks, ctx, limiter, page);
-            }
-        }
-        if tasks.is_empty() {
-            return Ok(());
+            spawn_page(&mut tasks, ctx, limiter, page);
         }
         loop {
             tokio::select! {
@@ -606,8 +605,55 @@ pub async fn poll_pass(
     all: bool,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<PassSummary, Error> {
-    let feeds = ctx.sync_feeds()?;
     let limiter = Arc::new(Limiter::new(&ctx.config));
+    let mut summary = poll_feeds(&ctx, &limiter, all, &mut shutdown).await?;
+    if ctx.config.pages.enabled {
+        page_pass(&ctx, &limiter, all, &mut summary, &mut shutdown).await?;
+    }
+    summary.delivered = deliver_alerts(&ctx).await?;
+    let mut workers = spawn_webhooks(&ctx, webhook::Mode::UntilIdle, shutdown);
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(Ok(n)) => summary.delivered += n,
+            Ok(Err(error)) => tracing::error!(error = %error, "webhook delivery stopped"),
+            Err(error) => tracing::error!(error = %error, "webhook task failed"),
+        }
+    }
+    Ok(summary)
+}
+
+/// The page half of [`poll_pass`] alone, without delivering alerts: every page due (every
+/// page on its schedule with `all`). The benchmark measures pages with it.
+pub async fn check_pages(
+    ctx: &Arc<Context>,
+    all: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<PassSummary, Error> {
+    let limiter = Arc::new(Limiter::new(&ctx.config));
+    let mut summary = PassSummary::default();
+    page_pass(ctx, &limiter, all, &mut summary, &mut shutdown).await?;
+    Ok(summary)
+}
+
+/// The feed half of [`poll_pass`] alone, without delivering alerts. The benchmark measures
+/// feeds with it.
+pub async fn poll_feeds_only(
+    ctx: &Arc<Context>,
+    all: bool,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<PassSummary, Error> {
+    let limiter = Arc::new(Limiter::new(&ctx.config));
+    poll_feeds(ctx, &limiter, all, &mut shutdown).await
+}
+
+/// Polls the feeds that are due (every active one with `all`) under `limiter`.
+async fn poll_feeds(
+    ctx: &Arc<Context>,
+    limiter: &Arc<Limiter>,
+    all: bool,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<PassSummary, Error> {
+    let feeds = ctx.sync_feeds()?;
     let mut tasks = JoinSet::new();
     let now = Utc::now();
     for feed in feeds {
@@ -616,7 +662,7 @@ pub async fn poll_pass(
         };
         if all || scheduler::is_due(feed.next_poll_at, now, config.interval(&ctx.config.poll)) {
             let config = config.clone();
-            spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
+            spawn_poll(&mut tasks, ctx, limiter, feed, config);
         }
     }
     let mut summary = PassSummary::default();
@@ -631,18 +677,6 @@ pub async fn poll_pass(
                 drain(&mut tasks, |(_, result)| tally(&mut summary, &result)).await;
                 break;
             }
-        }
-    }
-    if ctx.config.pages.enabled {
-        page_pass(&ctx, &limiter, all, &mut summary, &mut shutdown).await?;
-    }
-    summary.delivered = deliver_alerts(&ctx).await?;
-    let mut workers = spawn_webhooks(&ctx, webhook::Mode::UntilIdle, shutdown);
-    while let Some(joined) = workers.join_next().await {
-        match joined {
-            Ok(Ok(n)) => summary.delivered += n,
-            Ok(Err(error)) => tracing::error!(error = %error, "webhook delivery stopped"),
-            Err(error) => tracing::error!(error = %error, "webhook task failed"),
         }
     }
     Ok(summary)

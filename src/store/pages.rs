@@ -219,6 +219,32 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Watched pages due at `at` with an article id above `after`, by article id, at most
+    /// `limit`: a pass over every due page walks them with this, once each, however their
+    /// schedules move meanwhile.
+    pub fn due_pages_after(
+        &self,
+        at: DateTime<Utc>,
+        after: ArticleId,
+        limit: usize,
+    ) -> Result<Vec<PageState>, Error> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PAGE_COLUMNS} FROM pages p JOIN articles a ON a.id = p.article_id
+             WHERE p.active = 1 AND p.next_check_at IS NOT NULL AND p.next_check_at <= ?1
+               AND p.article_id > ?2
+             ORDER BY p.article_id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                format_time(at),
+                after.0,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            page_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// When the next watched page is due after `now`, if any is.
     pub fn next_page_due_after(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
         let next: Option<String> = self.conn.query_row(

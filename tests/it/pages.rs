@@ -548,3 +548,107 @@ fn a_host_that_fails_every_page_is_backed_off_not_hammered() {
     env.poll();
     assert_eq!(env.server.seen("/feed.xml").len(), 2);
 }
+
+/// A Korean and a Russian article page in the legacy encodings their publishers still use.
+fn legacy_pages() -> [(&'static str, &'static str, Vec<u8>, &'static str); 2] {
+    let korean = "<html><head><title>북러 교역 확대</title></head><body>\
+        <nav><a href='/'>홈</a> <a href='/politics'>정치</a> <a href='/nk'>북한</a></nav>\
+        <article><h1>북한과 러시아, 두만강 자동차 다리 착공</h1>\
+        <p>북한과 러시아가 두만강을 가로지르는 자동차 다리 건설에 착공했다고 조선중앙통신이 1일 보도했다. \
+        양국은 다리가 완공되면 물류와 관광 교류가 크게 늘어날 것으로 기대하고 있다.</p>\
+        <p>러시아 측 관계자는 이번 사업이 양국 정상이 체결한 포괄적 전략 동반자 조약의 구체적인 성과라고 평가했다. \
+        다리는 길이 1킬로미터로 내년 말 완공될 예정이다.</p>\
+        <p>전문가들은 다리 개통으로 대북 제재 회피가 쉬워질 수 있다고 우려하고 있다. \
+        한국 정부는 관련 동향을 면밀히 주시하고 있다고 밝혔다.</p></article>\
+        <aside><h2>많이 본 뉴스</h2><ul><li><a href='/a'>다른 기사</a></li></ul></aside></body></html>";
+    let russian = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">\
+        <title>Россия и КНДР</title></head><body>\
+        <nav><a href='/'>Главная</a> <a href='/world'>В мире</a></nav>\
+        <article><h1>Россия и КНДР начали строительство автомобильного моста</h1>\
+        <p>Россия и КНДР приступили к строительству автомобильного моста через реку Туманная, \
+        сообщило в понедельник Министерство транспорта. Мост свяжет Приморский край с северокорейским городом Расон.</p>\
+        <p>По словам представителей российской стороны, проект стал практическим итогом договора о всеобъемлющем \
+        стратегическом партнёрстве, подписанного лидерами двух стран. Длина моста составит около километра.</p>\
+        <p>Эксперты полагают, что открытие моста облегчит торговлю и туристические поездки между странами. \
+        Завершить строительство планируется в конце следующего года.</p></article>\
+        <aside><h2>Читайте также</h2><ul><li><a href='/b'>Другая новость</a></li></ul></aside></body></html>";
+    let (euc_kr, _, _) = encoding_rs::EUC_KR.encode(korean);
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(russian);
+    [
+        (
+            "/ko/bridge",
+            "text/html; charset=EUC-KR",
+            euc_kr.into_owned(),
+            "두만강을 가로지르는 자동차 다리",
+        ),
+        (
+            "/ru/bridge",
+            "text/html",
+            cp1251.into_owned(),
+            "строительству автомобильного моста через реку Туманная",
+        ),
+    ]
+}
+
+#[test]
+fn korean_and_russian_pages_in_legacy_encodings_are_stored_as_unicode() {
+    let env = setup(&[(STORY, "/ko/bridge"), ("Второй сюжет", "/ru/bridge")], "");
+    let pages = legacy_pages();
+    for (path, content_type, body, _) in &pages {
+        env.server.set(
+            path,
+            Reply::Raw {
+                status: 200,
+                headers: vec![("Content-Type".into(), (*content_type).into())],
+                body: body.clone(),
+            },
+        );
+    }
+    env.poll();
+    for (path, _, _, expected) in &pages {
+        let body: String = env
+            .db()
+            .query_row(
+                "SELECT r.body FROM revisions r JOIN pages p ON p.article_id = r.article_id
+                 WHERE r.body_kind = 'page' AND p.url LIKE '%' || ?1",
+                [path],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(body.contains(expected), "{path}: {body}");
+        for furniture in ["많이 본 뉴스", "Читайте также", "Главная"] {
+            assert!(!body.contains(furniture), "{path}: {furniture:?} in {body}");
+        }
+    }
+}
+
+#[test]
+fn page_checks_never_hold_up_the_feeds() {
+    let stories: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("{STORY}, part {i}"), format!("/slow/{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = stories
+        .iter()
+        .map(|(t, p)| (t.as_str(), p.as_str()))
+        .collect();
+    let env = setup(&refs, "timeout = \"20s\"");
+    env.edit_config("interval = \"1h\"", "interval = \"1s\"");
+    for (_, path) in &stories {
+        env.server.set(path, Reply::Hang);
+    }
+    assert!(env.run(&["migrate"]).status.success());
+    let daemon = env.spawn_run();
+    // The pages hang for their whole timeout; the feed is polled every second meanwhile.
+    assert!(
+        wait_for(Duration::from_secs(15), || env
+            .server
+            .seen("/feed.xml")
+            .len()
+            >= 4),
+        "feed polled {} times while pages hung",
+        env.server.seen("/feed.xml").len()
+    );
+    let asked: usize = stories.iter().map(|(_, p)| env.server.seen(p).len()).sum();
+    assert!(asked >= 1, "no page was asked for");
+    daemon.stop(Duration::from_secs(15));
+}
