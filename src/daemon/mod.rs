@@ -736,6 +736,11 @@ pub async fn run(
     systemd::ready(&status_line(&ctx, &summary).await);
     tracing::info!(feeds = ctx.config.feeds.len(), "storywatch running");
     let mut clock = scheduler::Clock::new(Utc::now(), std::time::Instant::now());
+    // The feeds are looked at when one of them may have become due: at the deadline the last
+    // look computed, and after a poll, a reload or a move of the clock; not after every page
+    // check, which come hundreds a second and change no feed's schedule.
+    let mut feeds_at = tokio::time::Instant::now();
+    let mut scan_feeds = true;
     loop {
         let now = Utc::now();
         if let Some(back) = clock.moved_back(now, std::time::Instant::now()) {
@@ -750,32 +755,40 @@ pub async fn run(
                 _ = shutdown.wait_for(|stop| *stop) => break,
                 moved = moved => { moved?; }
             }
+            scan_feeds = true;
         }
-        // The longest this turn sleeps: shortened below to the next poll due.
-        let (feeds, mut sleep) = match store::with_store(&ctx.store, |s| s.active_feeds()).await {
-            Ok(feeds) => (feeds, MAX_SLEEP),
-            Err(error) if error.is_transient() => {
-                ctx.db_health.failed(&error, error.is_busy());
-                (Vec::new(), RETRY)
-            }
-            Err(error) => return Err(error.into()),
-        };
-        for feed in feeds {
-            if in_flight.contains(&feed.id) {
-                continue;
-            }
-            let Some(config) = ctx.feed_config(&feed) else {
-                continue;
+        if scan_feeds || tokio::time::Instant::now() >= feeds_at {
+            scan_feeds = false;
+            // The longest until the next look: shortened below to the next poll due.
+            let (feeds, mut wait) = match store::with_store(&ctx.store, |s| s.active_feeds()).await
+            {
+                Ok(feeds) => (feeds, MAX_SLEEP),
+                Err(error) if error.is_transient() => {
+                    ctx.db_health.failed(&error, error.is_busy());
+                    (Vec::new(), RETRY)
+                }
+                Err(error) => return Err(error.into()),
             };
-            let interval = config.interval(&ctx.config.poll);
-            if scheduler::is_due(feed.next_poll_at, now, interval) {
-                in_flight.insert(feed.id);
-                let config = config.clone();
-                spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
-            } else if let Some(next) = feed.next_poll_at {
-                sleep = sleep.min((next - now).to_std().unwrap_or(Duration::ZERO));
+            for feed in feeds {
+                if in_flight.contains(&feed.id) {
+                    continue;
+                }
+                let Some(config) = ctx.feed_config(&feed) else {
+                    continue;
+                };
+                let interval = config.interval(&ctx.config.poll);
+                if scheduler::is_due(feed.next_poll_at, now, interval) {
+                    in_flight.insert(feed.id);
+                    let config = config.clone();
+                    spawn_poll(&mut tasks, &ctx, &limiter, feed, config);
+                } else if let Some(next) = feed.next_poll_at {
+                    wait = wait.min((next - now).to_std().unwrap_or(Duration::ZERO));
+                }
             }
+            feeds_at = tokio::time::Instant::now() + wait;
         }
+        // The longest this turn sleeps: until the next look at the feeds, or the next page.
+        let mut sleep = feeds_at.saturating_duration_since(tokio::time::Instant::now());
         if ctx.config.pages.enabled {
             match schedule_pages(&ctx, &limiter, &mut page_tasks, &mut pages_in_flight).await {
                 Ok(Some(next)) => {
@@ -795,6 +808,7 @@ pub async fn run(
                 match joined {
                     Ok((id, result)) => {
                         in_flight.remove(&id);
+                        scan_feeds = true;
                         tally(&mut summary, &result);
                         if let Ok(Outcome::Updated { .. }) = result {
                             ctx.wake.send_replace(());
@@ -826,6 +840,7 @@ pub async fn run(
                 match crate::config::load(&ctx.config.path).map_err(|e| e.to_string()).and_then(|config| ctx.reload(config).map_err(|e| e.to_string())) {
                     Ok(new) => {
                         ctx = Arc::new(new);
+                        scan_feeds = true;
                         limiter = Arc::new(Limiter::new(&ctx.config));
                         // Webhook workers restart with the new endpoints; an attempt cut short
                         // stays pending and is made again.

@@ -111,6 +111,20 @@ fn setup(stories: &[(&str, &str)], pages: &str) -> Env {
     env
 }
 
+/// `n` stories, their pages at `PREFIX/0`, `PREFIX/1`, …
+fn numbered(n: usize, prefix: &str) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| (format!("{STORY}, part {i}"), format!("{prefix}/{i}")))
+        .collect()
+}
+
+fn as_refs(stories: &[(String, String)]) -> Vec<(&str, &str)> {
+    stories
+        .iter()
+        .map(|(t, p)| (t.as_str(), p.as_str()))
+        .collect()
+}
+
 fn page_revisions(env: &Env) -> i64 {
     env.count("SELECT COUNT(*) FROM revisions WHERE body_kind = 'page'")
 }
@@ -460,13 +474,8 @@ fn hostile_pages_fail_alone_and_bounded() {
 
 #[test]
 fn a_sigkill_during_page_checks_loses_and_duplicates_nothing() {
-    let stories: Vec<(String, String)> = (0..12)
-        .map(|i| (format!("{STORY}, part {i}"), format!("/news/{i}")))
-        .collect();
-    let refs: Vec<(&str, &str)> = stories
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let stories = numbered(12, "/news");
+    let refs = as_refs(&stories);
     let env = setup(&refs, "concurrency = 2");
     let page = nytimes();
     for (i, (_, path)) in stories.iter().enumerate() {
@@ -511,13 +520,8 @@ fn a_sigkill_during_page_checks_loses_and_duplicates_nothing() {
 
 #[test]
 fn a_host_that_fails_every_page_is_backed_off_not_hammered() {
-    let stories: Vec<(String, String)> = (0..8)
-        .map(|i| (format!("{STORY}, part {i}"), format!("/down/{i}")))
-        .collect();
-    let refs: Vec<(&str, &str)> = stories
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let stories = numbered(8, "/down");
+    let refs = as_refs(&stories);
     let env = setup(&refs, "");
     for (_, path) in &stories {
         env.server.set(
@@ -624,13 +628,8 @@ fn korean_and_russian_pages_in_legacy_encodings_are_stored_as_unicode() {
 
 #[test]
 fn page_checks_never_hold_up_the_feeds() {
-    let stories: Vec<(String, String)> = (0..6)
-        .map(|i| (format!("{STORY}, part {i}"), format!("/slow/{i}")))
-        .collect();
-    let refs: Vec<(&str, &str)> = stories
-        .iter()
-        .map(|(t, p)| (t.as_str(), p.as_str()))
-        .collect();
+    let stories = numbered(6, "/slow");
+    let refs = as_refs(&stories);
     let env = setup(&refs, "timeout = \"20s\"");
     env.edit_config("interval = \"1h\"", "interval = \"1s\"");
     for (_, path) in &stories {
@@ -651,4 +650,35 @@ fn page_checks_never_hold_up_the_feeds() {
     let asked: usize = stories.iter().map(|(_, p)| env.server.seen(p).len()).sum();
     assert!(asked >= 1, "no page was asked for");
     daemon.stop(Duration::from_secs(15));
+}
+
+#[test]
+fn a_page_is_asked_for_conditionally_with_its_own_validators() {
+    let env = setup(&[(STORY, "/news/sudan")], "");
+    let page = Reply::Feed {
+        body: load(&nytimes(), 0).into_bytes(),
+        content_type: "text/html; charset=utf-8".into(),
+    };
+    env.server.set("/news/sudan", page);
+    env.poll();
+    env.poll();
+    let seen = env.server.seen("/news/sudan");
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].headers.get("if-none-match"), None);
+    assert!(
+        seen[0]
+            .headers
+            .get("accept")
+            .is_some_and(|a| a.starts_with("text/html"))
+    );
+    assert_eq!(
+        seen[1].headers.get("if-none-match").map(String::as_str),
+        Some("\"v1\"")
+    );
+    assert_eq!(page_revisions(&env), 1);
+    let status: i64 = env
+        .db()
+        .query_row("SELECT last_status FROM pages", [], |r| r.get(0))
+        .expect("page row");
+    assert_eq!(status, 304);
 }
