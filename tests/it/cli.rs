@@ -200,9 +200,8 @@ fn a_restart_resumes_the_schedule_instead_of_polling_everything() {
     let daemon = env.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || env
-            .path("data/storywatch.db")
-            .exists()
-            && env.count("SELECT COUNT(*) FROM fetches") == 1),
+            .try_count("SELECT COUNT(*) FROM fetches")
+            == Some(1)),
         "first poll did not happen"
     );
     assert!(daemon.stop(Duration::from_secs(15)).success());

@@ -169,6 +169,15 @@ impl Env {
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
 
+    /// [`Env::count`] while the daemon may still be creating the database: `None` until the
+    /// file and its tables are there.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.path("data/storywatch.db").exists() {
+            return None;
+        }
+        self.db().query_row(sql, [], |r| r.get(0)).ok()
+    }
+
     /// The alert log's lines, parsed.
     pub fn alert_log(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.path("data/alerts.jsonl")).unwrap_or_default();
