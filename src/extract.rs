@@ -12,6 +12,14 @@
 //!   and ads; its text keeps the paragraph structure, and each paragraph is normalized as feed
 //!   text is ([`crate::feed::normalize_text`]), so an edit of whitespace, soft hyphens or
 //!   invisible characters is no edit;
+//! - only the article's own text: before Readability reads the page, what is not the story's
+//!   text is taken out (figures and captions, buttons and form fields, `<nav>`, `<aside>`,
+//!   `<footer>`, date lines: [`drop_furniture`]), since Readability keeps whatever of it sits
+//!   in the article's container; the title, stored on its own, is not the body's first line;
+//! - the whole article: Readability keeps one container and its like siblings, so an article
+//!   cut into many blocks loses most of its text; when the result holds much less of the page's
+//!   prose than the page has, the element that holds the prose is read instead
+//!   ([`survey_prose`]);
 //! - stable text: what changes on every load of a page is not the article, so relative times
 //!   and counters ("Updated 5 minutes ago · 1,234 views", "3시간 전", "15 комментариев") are
 //!   taken out of the short lines around it ([`without_volatile_phrases`]);
@@ -23,6 +31,8 @@
 //!   stack), and a panic inside the extractor is this page's error, not the daemon's.
 //!
 //! It does not fetch, compare or store: the page fetcher, the store and the diff do.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use encoding_rs::Encoding;
@@ -83,8 +93,11 @@ pub fn extract_article(
         ..Default::default()
     };
     let extracted = feed::catch_quietly(|| -> Result<_, dom_smoothie::ReadabilityError> {
-        let mut readability =
-            dom_smoothie::Readability::new(html.as_ref(), url.map(Url::as_str), Some(config))?;
+        let mut readability = dom_smoothie::Readability::new(
+            html.as_ref(),
+            url.map(Url::as_str),
+            Some(config.clone()),
+        )?;
         let canonical = readability
             .doc
             .select("link[rel~='canonical']")
@@ -119,18 +132,49 @@ pub fn extract_article(
             "meta[itemprop='dateModified']",
             "time[itemprop='dateModified']",
         ]);
-        let article = readability.parse()?;
+        drop_furniture(&readability);
+        let prose = survey_prose(&readability, false);
+        let mut article = readability.parse()?;
+        // Readability keeps one container and the siblings that score like it; an article
+        // cut into many blocks (a CMS's "paragraph" components, a lead apart from the body)
+        // loses most of its text that way. When the result holds much less than the page's
+        // prose and an element holds more of it, the page is parsed again to read that
+        // element (Readability changed the first parse's document).
+        let got = article.text_content.chars().count();
+        if got * SHORT_RESULT.1 < prose.chars * SHORT_RESULT.0
+            && prose.in_container.is_some_and(|held| held > got)
+        {
+            // The page parsed before; should it not parse again, Readability's result stands.
+            let again =
+                dom_smoothie::Readability::new(html.as_ref(), url.map(Url::as_str), Some(config));
+            if let Ok(again) = again {
+                drop_furniture(&again);
+                if let Some(text) = survey_prose(&again, true).text
+                    && text.chars().count() > got
+                {
+                    article.text_content = text.into();
+                }
+            }
+        }
         Ok((article, canonical, published, modified))
     })
     .map_err(Error::Panicked)?;
     let (article, canonical, published, modified) =
         extracted.map_err(|e| Error::NoArticle(e.to_string()))?;
-    let paragraphs: Vec<String> = article
+    let title = feed::normalize_text(&article.title).replace('\n', " ");
+    let mut paragraphs: Vec<String> = article
         .text_content
         .lines()
         .map(|line| without_volatile_phrases(&feed::normalize_text(line)))
         .filter(|p| !p.is_empty())
         .collect();
+    if paragraphs.len() > 1
+        && paragraphs
+            .first()
+            .is_some_and(|first| is_the_title(first, &title))
+    {
+        paragraphs.remove(0);
+    }
     if paragraphs.is_empty() {
         return Err(Error::NoArticle("the article has no text".into()));
     }
@@ -139,12 +183,256 @@ pub fn extract_article(
         .and_then(|href| feed::canonical_url(&href, url));
     let date = |raw: Option<String>| raw.as_deref().and_then(feed::liberal::parse_date);
     Ok(Article {
-        title: feed::normalize_text(&article.title).replace('\n', " "),
+        title,
         paragraphs,
         canonical_url,
         published_at: date(article.published_time).or_else(|| date(published)),
         modified_at: date(article.modified_time).or_else(|| date(modified)),
     })
+}
+
+/// What a page holds that is not the article's text, taken out of the page before Readability
+/// looks for the article, so that it is neither scored nor kept inside the article's container:
+/// - figures and their captions (a photo's caption and credit are not the story; a figure that
+///   holds a table is the article's table, and stays), and short elements whose class says
+///   caption or credit (`<p class="wp-caption-text">`, `<span class="image-credit">`), which
+///   many sites use instead of `<figcaption>`;
+/// - controls: buttons, form fields and their options ("Play video", "Share", "Show more",
+///   a player's "Current time 0:00");
+/// - navigation, asides (related links, pull-outs, newsletter boxes) and footers, wherever
+///   they stand: HTML says what they are, and none of them is the article's own text;
+/// - `<time>` elements standing between blocks (a date line) rather than inside a sentence.
+///
+/// Readability keeps these when they sit inside the article's container, which the common
+/// article-body benchmarks (scrapinghub's article-extraction-benchmark, trafilatura's
+/// evaluation) count as extra text; trafilatura drops the same elements.
+fn drop_furniture(readability: &dom_smoothie::Readability) {
+    let doc = &readability.doc;
+    doc.select(
+        "figure:not(:has(table)), figcaption, button, input, select, option, textarea, \
+         nav, aside, footer",
+    )
+    .remove();
+    for caption in doc
+        .select("[class*='caption'], [class*='Caption'], [class*='credit'], [class*='Credit']")
+        .iter()
+    {
+        // A short element only: a container whose class merely mentions captions may hold
+        // the whole story.
+        if caption.text().chars().count() <= MAX_CAPTION_CHARS {
+            caption.remove();
+        }
+    }
+    for time in doc.select("time").iter() {
+        if !time.ancestors(None).is("p, li, td, blockquote") {
+            time.remove();
+        }
+    }
+}
+
+/// The longest element read as a caption or credit by its class.
+const MAX_CAPTION_CHARS: usize = 400;
+
+/// A result is short when it holds less than this share (numerator, denominator) of the
+/// page's prose ([`survey_prose`]).
+const SHORT_RESULT: (usize, usize) = (7, 10);
+/// The shortest `<p>` counted as prose: shorter ones are labels, teasers' kickers, bylines.
+const MIN_PROSE_CHARS: usize = 80;
+/// The prose's container holds at least this share of the page's prose…
+const CONTAINER_PROSE_SHARE: (usize, usize) = (8, 10);
+/// …and at least this share of its own text is prose (a page's whole body, with its teasers,
+/// menus and lists, is not the article's container).
+const CONTAINER_DENSITY: (usize, usize) = (2, 3);
+/// How far above a paragraph its container is looked for (real pages nest an article's
+/// paragraphs a few levels under it; the bound keeps a hostile page's cost linear).
+const MAX_CONTAINER_DEPTH: usize = 32;
+
+/// Whether a `<p>` of `chars` characters, `link_chars` of them in links, is the article's
+/// prose: long enough, and not a link list or a teaser.
+fn is_prose(chars: usize, link_chars: usize) -> bool {
+    chars >= MIN_PROSE_CHARS && link_chars * 4 <= chars
+}
+
+/// What [`survey_prose`] finds of a page's prose.
+#[derive(Debug, PartialEq)]
+struct Prose {
+    /// Characters of prose ([`is_prose`]) on the page, outside comment threads.
+    chars: usize,
+    /// Characters of prose in the prose's container, if an element qualifies as one.
+    in_container: Option<usize>,
+    /// The container's text, when asked for.
+    text: Option<String>,
+}
+
+/// Words of a class or id that mark readers' comments.
+const COMMENTS: &[&str] = &["comment", "respond", "disqus"];
+/// Words of a class or id that mark what a prose container holds beside the article.
+const NOT_ARTICLE: &[&str] = &[
+    "share",
+    "social",
+    "related",
+    "tags",
+    "newsletter",
+    "promo",
+    "sidebar",
+    "widget",
+    "byline",
+    "author",
+];
+/// The blocks a prose container's text is read from.
+const BLOCKS: &[&str] = &[
+    "p",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "td",
+    "th",
+];
+
+/// Whether an element's class or id holds one of `words`, or (with `hidden`) it is hidden.
+/// A macro, as the element's type is dom_smoothie's DOM's, which this crate does not name.
+macro_rules! marked {
+    ($node:expr, $words:expr, $hidden:expr) => {{
+        let node = $node;
+        let names = format!(
+            "{} {}",
+            node.attr("class").unwrap_or_default(),
+            node.attr("id").unwrap_or_default()
+        )
+        .to_lowercase();
+        $words.iter().any(|word| names.contains(word))
+            || $hidden
+                && (node.has_attr("hidden")
+                    || node.attr("aria-hidden").as_deref() == Some("true")
+                    || node.attr("style").is_some_and(|style| {
+                        let style = style.replace(' ', "");
+                        style.contains("display:none") || style.contains("visibility:hidden")
+                    }))
+    }};
+}
+
+/// The page's prose and the element that holds it: the smallest element holding most of the
+/// page's prose ([`CONTAINER_PROSE_SHARE`]) and mostly prose itself ([`CONTAINER_DENSITY`]).
+/// Readers' comments are prose too, so a paragraph in a comment thread is not counted. With
+/// `read`, the container's text is read too, which changes the document (so it is asked of a
+/// page parsed anew): its blocks (paragraphs, headings, list items, quotes, cells) in order,
+/// one a line, but not a block that is mostly links or sits in a share bar, a related-links
+/// box, a tag list, a byline, a comment thread or a hidden element.
+fn survey_prose(readability: &dom_smoothie::Readability, read: bool) -> Prose {
+    let doc = &readability.doc;
+    let mut in_comments = HashMap::new();
+    // Per element: the element, how deep it stands, and the prose it holds.
+    let mut held = HashMap::new();
+    let mut chars = 0;
+    'paragraphs: for p in doc.select("p").nodes() {
+        let text_chars = p.text().chars().count();
+        if text_chars < MIN_PROSE_CHARS {
+            continue;
+        }
+        let links: usize = p
+            .find(&["a"])
+            .iter()
+            .map(|a| a.text().chars().count())
+            .sum();
+        if !is_prose(text_chars, links) {
+            continue;
+        }
+        let ancestors = p.ancestors(None);
+        for ancestor in &ancestors {
+            let comments = *in_comments
+                .entry(ancestor.id)
+                .or_insert_with(|| marked!(ancestor, COMMENTS, false));
+            if comments || ancestor.has_name("noscript") || ancestor.has_name("template") {
+                continue 'paragraphs;
+            }
+        }
+        chars += text_chars;
+        let depth = ancestors.len();
+        for (up, ancestor) in ancestors.into_iter().take(MAX_CONTAINER_DEPTH).enumerate() {
+            held.entry(ancestor.id)
+                .or_insert((ancestor, depth - up, 0))
+                .2 += text_chars;
+        }
+    }
+    let mut prose = Prose {
+        chars,
+        in_container: None,
+        text: None,
+    };
+    // The elements holding most of the prose nest one in another: the deepest is the smallest.
+    let Some((container, _, in_container)) = held
+        .into_values()
+        .filter(|(_, _, held)| held * CONTAINER_PROSE_SHARE.1 >= chars * CONTAINER_PROSE_SHARE.0)
+        .max_by_key(|(_, depth, _)| *depth)
+    else {
+        return prose;
+    };
+    let container_chars = container.text().chars().count();
+    if in_container * CONTAINER_DENSITY.1 < container_chars * CONTAINER_DENSITY.0 {
+        return prose;
+    }
+    prose.in_container = Some(in_container);
+    if !read {
+        return prose;
+    }
+    doc.select("script, style, noscript, template").remove();
+    let is_block = |name: Option<&str>| name.is_some_and(|name| BLOCKS.contains(&name));
+    let mut outside = HashMap::new();
+    // Blocks holding blocks: a list item's paragraphs are read, not the item too.
+    let mut outer = HashSet::new();
+    let mut blocks = Vec::new();
+    'blocks: for block in container.descendants_it() {
+        if !is_block(block.node_name().as_deref()) {
+            continue;
+        }
+        let ancestors = block.ancestors(Some(MAX_CONTAINER_DEPTH));
+        let inside = ancestors.iter().take_while(|a| a.id != container.id);
+        for node in inside.clone() {
+            if is_block(node.node_name().as_deref()) {
+                outer.insert(node.id);
+            }
+        }
+        for node in inside.chain(std::iter::once(&block)) {
+            let not_article = *outside.entry(node.id).or_insert_with(|| {
+                marked!(node, NOT_ARTICLE, true) || marked!(node, COMMENTS, false)
+            });
+            if not_article {
+                continue 'blocks;
+            }
+        }
+        blocks.push(block);
+    }
+    let mut lines = Vec::new();
+    for block in blocks.iter().filter(|b| !outer.contains(&b.id)) {
+        let text = block.formatted_text();
+        let text = text.trim();
+        let links: usize = block
+            .find(&["a"])
+            .iter()
+            .map(|a| a.text().chars().count())
+            .sum();
+        let text_chars = text.chars().count();
+        // A block that is mostly links is a link list's entry, not the article's text.
+        if text_chars > 0 && links * 2 <= text_chars {
+            lines.push(text.to_owned());
+        }
+    }
+    prose.text = Some(lines.join("\n"));
+    prose
+}
+
+/// Whether a line of the body is the article's title again (an `<h1>` inside the article's
+/// container): the page's title, or a part of it long enough not to be a common phrase (the
+/// page's `<title>` often adds the site's name or a section). The title is stored on its own.
+fn is_the_title(line: &str, title: &str) -> bool {
+    line == title || line.chars().count() >= 15 && title.contains(line)
 }
 
 /// How many words a line may have to be read as page furniture (a byline, a meta line); a
@@ -618,6 +906,119 @@ mod tests {
         for (name, line, expected) in cases {
             assert_eq!(without_volatile_phrases(line), expected, "{name}");
         }
+    }
+
+    /// A paragraph of the test pages: long enough to be prose.
+    fn prose(n: usize) -> String {
+        format!(
+            "Paragraph {n} of the story: officials in Moscow and Pyongyang said on Friday that \
+             the new road bridge across the Tumen River would carry its first trucks in spring."
+        )
+    }
+
+    #[test]
+    fn captions_controls_asides_and_date_lines_are_not_the_text() {
+        let page = format!(
+            r#"<html><head><title>Bridge opens</title></head><body><article>
+<h1>Bridge opens</h1><time datetime="2026-11-28">28 November 2026</time>
+<button>Share</button>
+<p>{}</p>
+<figure><img src="a.jpg"><figcaption>The bridge at dawn. Photo: Agency</figcaption></figure>
+<p>{}</p><p class="wp-caption-text">Trucks waiting at Khasan</p>
+<aside><h2>Related</h2><p>Another story about something else entirely, with enough words to look like prose here.</p></aside>
+<figure><table><tr><td>Crossing</td><td>Khasan to Tumangang</td></tr></table></figure>
+<p>{} It opened on <time>Friday</time>.</p>
+<footer>Tags: bridge, trade</footer>
+</article></body></html>"#,
+            prose(1),
+            prose(2),
+            prose(3)
+        );
+        let text = extract_article(page.as_bytes(), None, None)
+            .expect("an article")
+            .text();
+        for furniture in [
+            "Photo: Agency",
+            "Trucks waiting",
+            "Share",
+            "Another story",
+            "28 November",
+            "Tags:",
+        ] {
+            assert!(!text.contains(furniture), "{furniture:?} kept: {text}");
+        }
+        for kept in [
+            "Paragraph 1",
+            "Paragraph 3",
+            "Khasan to Tumangang",
+            "opened on Friday",
+        ] {
+            assert!(text.contains(kept), "{kept:?} lost: {text}");
+        }
+    }
+
+    #[test]
+    fn the_title_is_not_the_bodys_first_paragraph() {
+        let page = format!(
+            "<html><head><title>Bridge opens on the Tumen | Example News</title></head><body>\
+             <article><h1>Bridge opens on the Tumen</h1><p>{}</p><p>{}</p><p>{}</p></article>\
+             </body></html>",
+            prose(1),
+            prose(2),
+            prose(3)
+        );
+        let article = extract_article(page.as_bytes(), None, None).expect("an article");
+        assert!(
+            article.paragraphs[0].starts_with("Paragraph 1"),
+            "{article:?}"
+        );
+        assert!(is_the_title("Bridge opens", "Bridge opens"));
+        assert!(!is_the_title("Analysis", "Analysis of the bridge"));
+    }
+
+    #[test]
+    fn the_prose_container_is_read_block_by_block_without_furniture_or_comments() {
+        let blocks: String = (1..=6)
+            .map(|n| {
+                format!(
+                    "<div class=\"item\"><div class=\"text\"><p>{}</p></div></div>",
+                    prose(n)
+                )
+            })
+            .collect();
+        let page = format!(
+            r#"<html><body><div id="menu"><p><a href="/">Home</a></p></div>
+<div class="story"><h2>A heading</h2>{blocks}
+<div class="share-bar"><p>Share this story with your friends on all the networks you use every day of the week.</p></div>
+<ul><li>A list item of the story</li></ul></div>
+<div id="comments"><p>A reader's comment that is long enough to count as prose if it were counted at all, which it is not.</p></div>
+<script>var x = 1;</script></body></html>"#
+        );
+        let readability =
+            dom_smoothie::Readability::new(page.as_str(), None, None).expect("a document");
+        drop_furniture(&readability);
+        let text = survey_prose(&readability, true).text.expect("a container");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"A heading"), "{text}");
+        assert_eq!(lines.len(), 8, "{text}");
+        assert!(lines[1].starts_with("Paragraph 1"));
+        assert_eq!(lines[7], "A list item of the story");
+        assert!(!text.contains("Share this") && !text.contains("comment"));
+    }
+
+    #[test]
+    fn a_page_that_is_mostly_not_prose_has_no_prose_container() {
+        let links: String = (0..200)
+            .map(|n| format!("<li><a href=\"/{n}\">Story number {n}</a></li>"))
+            .collect();
+        let page = format!(
+            "<html><body><div><p>{}</p><ul>{links}</ul></div></body></html>",
+            prose(1)
+        );
+        let readability =
+            dom_smoothie::Readability::new(page.as_str(), None, None).expect("a document");
+        let prose = survey_prose(&readability, true);
+        assert_eq!((prose.in_container, prose.text), (None, None));
     }
 
     #[test]

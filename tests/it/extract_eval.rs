@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use storywatch::extract::extract_article;
 
-/// The floors: F1 on the Readability pages, page accuracy on the trafilatura pages.
+/// The floors: F1 on the Readability pages, page accuracy on the trafilatura pages. The
+/// Readability pages' expected articles keep image captions and credits, which this extractor
+/// drops (article-body benchmarks count them as extra text), so F1 there sits near 0.98, not 1.
 const MIN_READABILITY_F1: f64 = 0.97;
-const MIN_TRAFILATURA_ACCURACY: f64 = 0.55;
+const MIN_TRAFILATURA_ACCURACY: f64 = 0.62;
 
 fn corpora() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora")
