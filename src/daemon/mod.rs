@@ -445,9 +445,11 @@ fn spawn_page(tasks: &mut PageTasks, ctx: &Arc<Context>, limiter: &Arc<Limiter>,
     tasks.spawn(async move {
         let id = page.article;
         let host = limiter.host(page.host.clone());
-        let (Ok(_budget), Ok(_page), Ok(_host)) = (
-            limiter.pages.acquire().await,
+        // The host's page slot first: pages queued for one host wait for it without holding
+        // the budget that other hosts' pages need.
+        let (Ok(_page), Ok(_budget), Ok(_host)) = (
             host.page.acquire().await,
+            limiter.pages.acquire().await,
             host.shared.acquire().await,
         ) else {
             return (id, Ok(PageOutcome::Failed));

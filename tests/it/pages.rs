@@ -682,3 +682,63 @@ fn a_page_is_asked_for_conditionally_with_its_own_validators() {
         .expect("page row");
     assert_eq!(status, 304);
 }
+
+#[test]
+fn pages_queued_for_one_host_leave_the_budget_to_other_hosts() {
+    let env = Env::start();
+    let slow: Vec<String> = (0..5).map(|i| format!("/slow/{i}")).collect();
+    let mut items: Vec<(String, String)> = slow
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("{STORY}, part {i}"), env.server.url(p)))
+        .collect();
+    // The same server under another host name: another publisher to the daemon.
+    let other = env.server.url("/other/1").replace("127.0.0.1", "localhost");
+    items.push((format!("{STORY}, elsewhere"), other));
+    let feed_items: String = items
+        .iter()
+        .map(|(title, link)| format!("<item><title>{title}</title><link>{link}</link></item>"))
+        .collect();
+    env.server.feed(
+        "/feed.xml",
+        format!("<rss version=\"2.0\"><channel><title>Wire</title>{feed_items}</channel></rss>"),
+    );
+    env.server.set(
+        "/robots.txt",
+        Reply::Status {
+            status: 404,
+            body: Vec::new(),
+        },
+    );
+    let page = load(&nytimes(), 0).into_bytes();
+    for path in &slow {
+        env.server.set(
+            path,
+            Reply::Slow {
+                body: page.clone(),
+                delay: Duration::from_millis(600),
+            },
+        );
+    }
+    env.server.set("/other/1", html(page));
+    env.write_config(
+        &[Feed {
+            name: "Wire",
+            path: "/feed.xml",
+            filter: "none",
+        }],
+        "\n[pages]\nconcurrency = 2\n",
+    );
+    env.poll();
+    assert_eq!(page_revisions(&env), 6);
+    let other_at = env.server.seen("/other/1")[0].at;
+    let last_slow = slow
+        .iter()
+        .filter_map(|p| env.server.seen(p).first().map(|s| s.at))
+        .max()
+        .expect("slow pages fetched");
+    assert!(
+        other_at < last_slow,
+        "the other host's page waited for the first host's queue"
+    );
+}

@@ -1,6 +1,12 @@
-//! The topic filter against a labeled set of real headlines and ledes
-//! (`tests/fixtures/topic-eval.jsonl`): precision and recall of "relevant" (label `both`),
-//! overall and per language. `cargo test --test it topic_eval -- --nocapture` prints them.
+//! The topic filter against a labeled set of real published headlines with their ledes
+//! (`tests/fixtures/topic-eval.jsonl`, each row with its publisher and URL): precision and
+//! recall of "relevant" (label `both`), per part and language.
+//!
+//! The set was split once, by a hash of each row's URL, into a `tune` part (rules and terms
+//! may be tuned on it; its misclassified rows are printed) and a frozen `test` part, which no
+//! rule, term or weight was tuned on: only its figures are printed, and the test fails when
+//! its precision or recall is below [`FLOOR`]. `cargo test --test it topic_eval -- --nocapture`
+//! prints them.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,6 +19,11 @@ const LABELS: &[&str] = &[
     "neither",
     "mention_only",
 ];
+
+/// The floor on the frozen part, for precision and recall alike: a regression guard under
+/// what the filter reaches there (0.922 and 0.931 when this was written). Issue 14's target,
+/// 0.95 for both, is not reached yet; raise this to 0.95 when it is.
+const FLOOR: f64 = 0.90;
 
 #[derive(Default)]
 struct Tally {
@@ -47,16 +58,16 @@ fn ratio(n: usize, d: usize) -> f64 {
 }
 
 #[test]
-fn topic_eval_precision_and_recall_are_at_least_ninety_percent() {
+fn topic_eval_holds_its_precision_and_recall_on_the_frozen_part() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/topic-eval.jsonl"
     ))
     .expect("evaluation set");
     let topic = Topic::new(&Spec::default()).expect("default topic");
-    let mut overall = Tally::default();
-    let mut by_lang: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_label: BTreeMap<String, usize> = BTreeMap::new();
+    // (part, language) → tally; "all" for every language.
+    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut by_label: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut urls = HashSet::new();
     let mut misses = Vec::new();
     for (n, line) in text
@@ -72,16 +83,26 @@ fn topic_eval_precision_and_recall_are_at_least_ninety_percent() {
                 .unwrap_or_else(|| panic!("line {}: no {k}", n + 1))
                 .to_owned()
         };
-        let (lang, label, url, title) =
-            (field("lang"), field("label"), field("url"), field("title"));
+        let (lang, label, split, url, title) = (
+            field("lang"),
+            field("label"),
+            field("split"),
+            field("url"),
+            field("title"),
+        );
         assert!(
             LABELS.contains(&label.as_str()),
             "line {}: label {label}",
             n + 1
         );
         assert!(
-            ["en", "ko", "ru"].contains(&lang.as_str()),
+            ["en", "ko", "ru", "uk"].contains(&lang.as_str()),
             "line {}: lang {lang}",
+            n + 1
+        );
+        assert!(
+            ["tune", "test"].contains(&split.as_str()),
+            "line {}: split {split}",
             n + 1
         );
         assert!(url.starts_with("http"), "line {}: url {url}", n + 1);
@@ -93,13 +114,14 @@ fn topic_eval_precision_and_recall_are_at_least_ninety_percent() {
         assert!(urls.insert(url.clone()), "line {}: duplicate {url}", n + 1);
         let verdict = topic.evaluate(&title, &field("lede"));
         let truth = label == "both";
-        overall.add(truth, verdict.relevant);
-        by_lang
-            .entry(lang.clone())
-            .or_default()
-            .add(truth, verdict.relevant);
-        *by_label.entry(label.clone()).or_default() += 1;
-        if truth != verdict.relevant {
+        for key in [lang.clone(), "all".to_owned()] {
+            tallies
+                .entry((split.clone(), key))
+                .or_default()
+                .add(truth, verdict.relevant);
+        }
+        *by_label.entry((split.clone(), label.clone())).or_default() += 1;
+        if truth != verdict.relevant && split == "tune" {
             misses.push(format!(
                 "  {lang} {label:<12} score {:.2} {title}",
                 verdict.score
@@ -107,30 +129,44 @@ fn topic_eval_precision_and_recall_are_at_least_ninety_percent() {
         }
     }
     println!("labels: {by_label:?}");
-    println!("{:<8} {:>5} {:>9} {:>7}", "", "rows", "precision", "recall");
-    for (name, t) in by_lang
-        .iter()
-        .map(|(k, t)| (k.as_str(), t))
-        .chain([("overall", &overall)])
-    {
+    println!(
+        "{:<5} {:<5} {:>5} {:>9} {:>7}",
+        "part", "lang", "rows", "precision", "recall"
+    );
+    for ((split, lang), t) in &tallies {
         println!(
-            "{name:<8} {:>5} {:>9.3} {:>7.3}",
+            "{split:<5} {lang:<5} {:>5} {:>9.3} {:>7.3}",
             t.rows,
             t.precision(),
             t.recall()
         );
     }
-    println!("misclassified ({}):\n{}", misses.len(), misses.join("\n"));
-    assert!(
-        overall.rows >= 150,
-        "{} rows: the set needs 150",
-        overall.rows
+    println!(
+        "misclassified in the tune part ({}):\n{}",
+        misses.len(),
+        misses.join("\n")
     );
-    assert!(by_lang.len() == 3, "every language: {:?}", by_lang.keys());
+    let rows = |split: &str, lang: &str| {
+        tallies
+            .get(&(split.to_owned(), lang.to_owned()))
+            .map_or(0, |t| t.rows)
+    };
     assert!(
-        overall.precision() >= 0.90 && overall.recall() >= 0.90,
-        "precision {:.3}, recall {:.3}",
-        overall.precision(),
-        overall.recall()
+        rows("tune", "all") + rows("test", "all") >= 600,
+        "the set needs 600 rows"
+    );
+    assert!(rows("test", "all") >= 200, "the frozen part needs 200 rows");
+    for lang in ["ko", "ru"] {
+        assert!(
+            rows("tune", lang) + rows("test", lang) >= 150,
+            "{lang}: 150 rows needed"
+        );
+    }
+    let frozen = &tallies[&("test".to_owned(), "all".to_owned())];
+    assert!(
+        frozen.precision() >= FLOOR && frozen.recall() >= FLOOR,
+        "frozen part: precision {:.3}, recall {:.3} (floor {FLOOR})",
+        frozen.precision(),
+        frozen.recall()
     );
 }
