@@ -175,6 +175,11 @@ const DPRK: &[&str] = &[
     "No Kwang Chol",
     "Pak Jong Chon",
     "Ri Pyong Chol",
+    "Pak Thae Song",
+    "Jo Yong Won",
+    "Kim Tok Hun",
+    "Choe Ryong Hae",
+    "Sin Hong Chol",
     "KCNA",
     "Korean Central News Agency",
     "Rodong Sinmun",
@@ -182,7 +187,9 @@ const DPRK: &[&str] = &[
     "Korean People's Army",
     "Rason",
     "Rajin",
+    "Tumangang",
     "Tumen River",
+    "Tumannaya",
     "Wonsan",
     "Yongbyon",
     // Korean
@@ -204,11 +211,20 @@ const DPRK: &[&str] = &[
     "김일성",
     "주체사상",
     "최선희",
+    "박태성",
+    "조용원",
+    "노광철",
+    "리병철",
+    "최룡해",
+    "신홍철",
     "평양",
     "방북",
     "대북",
     "북핵",
     "라선",
+    "나진항",
+    "원산갈마",
+    "원산시",
     "나선시",
     "나선경제무역지대",
     "두만강",
@@ -233,10 +249,20 @@ const DPRK: &[&str] = &[
     "Кім Йо Чжон",
     "Пхеньян",
     "Чо Сон Хи",
+    "Цой Сон Хи",
+    "Пак Тхэ Сон",
+    "Чо Ён Вон",
+    "Но Гван Чхоль",
+    "Ли Пён Чхоль",
+    "Чхве Рён Хэ",
+    "Син Хон Чхоль",
     "ЦТАК",
     "Трудовая партия Кореи",
     "Корейская народная армия",
     "Расон",
+    "Раджин",
+    "Туманган",
+    "река Туманная",
     "Вонсан",
 ];
 
@@ -261,6 +287,20 @@ const RUSSIA: &[&str] = &[
     "Zakharova",
     "Gerasimov",
     "Mishustin",
+    "Volodin",
+    "Matviyenko",
+    "Kozlov",
+    "Lyubimova",
+    "Matsegora",
+    "Rudenko",
+    "Nebenzia",
+    "Naryshkin",
+    "Bortnikov",
+    "Kolokoltsev",
+    "Ushakov",
+    "Patrushev",
+    "Kadyrov",
+    "Manturov",
     "Duma",
     "Roscosmos",
     "Vostochny",
@@ -268,6 +308,7 @@ const RUSSIA: &[&str] = &[
     "Primorye",
     "Primorsky",
     "Khasan",
+    "Hasan",
     "Kursk",
     // Korean
     "러시아",
@@ -283,6 +324,11 @@ const RUSSIA: &[&str] = &[
     "스탈린",
     "통합러시아",
     "볼로딘",
+    "마트비옌코",
+    "코즐로프",
+    "마체고라",
+    "루덴코",
+    "나리시킨",
     "푸틴",
     "모스크바",
     "크렘린",
@@ -292,6 +338,7 @@ const RUSSIA: &[&str] = &[
     "페스코프",
     "블라디보스토크",
     "연해주",
+    "하산역",
     "쿠르스크",
     // Russian
     "Россия",
@@ -312,6 +359,20 @@ const RUSSIA: &[&str] = &[
     "Песков",
     "Медведев",
     "Захарова",
+    "Володин",
+    "Матвиенко",
+    "Козлов",
+    "Любимова",
+    "Мацегора",
+    "Руденко",
+    "Небензя",
+    "Нарышкин",
+    "Бортников",
+    "Колокольцев",
+    "Ушаков",
+    "Патрушев",
+    "Кадыров",
+    "Мантуров",
     "Госдума",
     "Владивосток",
     "Приморье",
@@ -718,6 +779,7 @@ impl Topic {
             } else {
                 first_sentence_end(&buf)
             };
+            let dateline = if is_title { 0 } else { dateline_end(&buf) };
             if !is_title {
                 for (g, group) in groups.iter().enumerate() {
                     titled[g] = group
@@ -735,7 +797,7 @@ impl Topic {
             // reference, not two.
             let mut last_end: Vec<Option<usize>> = vec![None; groups.len()];
             for found in found_here {
-                if !is_title && is_dateline(&buf, &found) {
+                if found.start < dateline {
                     continue;
                 }
                 let Role::Groups(ids) = &self.terms[found.term].role else {
@@ -985,6 +1047,10 @@ fn lede_end(body: &str) -> usize {
 /// words between them and no punctuation ("russian president vladimir putin", "북한 국무위원장
 /// 김정은"), as a title and a name, or a country and its leader, read together.
 fn one_reference(gap: &str) -> bool {
+    // Two words of any script fit in this many bytes; a longer gap is never one reference.
+    if gap.len() > 48 {
+        return false;
+    }
     !gap.chars().any(|c| {
         matches!(
             c,
@@ -1006,14 +1072,9 @@ fn first_sentence_end(body: &str) -> usize {
         .map_or(lede, |(i, _)| i.min(lede))
 }
 
-/// Whether a mention is a wire dateline: the first word of the body, followed by a comma, a
-/// full stop, a dash or a parenthesis ("Москва. 26 февраля. INTERFAX", "MOSCOW (Reuters) –",
-/// "Пхеньян, 5 мая"). It says where the story was filed, not what it is about.
-fn is_dateline(body: &str, found: &Found) -> bool {
-    found.start < dateline_end(body)
-}
-
-/// Where the body's wire dateline ends (0 when it has none): a body whose first word is
+/// Where the body's wire dateline ends (0 when it has none). A mention in a dateline says
+/// where the story was filed, not what it is about ("Москва. 26 февраля. INTERFAX",
+/// "MOSCOW (Reuters) –", "Пхеньян, 5 мая"): a body whose first word is
 /// followed by a comma, full stop, dash or parenthesis starts with a dateline, which runs to
 /// its first full stop within 80 bytes ("Москва, 1 сентября - АиФ-Москва."), else to the end
 /// of that first word.
