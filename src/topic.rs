@@ -635,6 +635,9 @@ pub struct Mention {
     pub place: Place,
     /// One item of a list of countries.
     pub listed: bool,
+    /// In the body's first sentence, naming a group the title does not while the title
+    /// names another: it completes the headline's subject and weighs 1.
+    pub completes: bool,
     pub weight: f64,
 }
 
@@ -840,6 +843,7 @@ impl Topic {
                         term: display.clone(),
                         place,
                         listed: found.listed,
+                        completes,
                         weight: if completes { 1.0 } else { weight },
                     });
                 }

@@ -543,7 +543,11 @@ fn describe_verdict(verdict: &crate::topic::Verdict, threshold: f64) -> String {
             .mentions
             .iter()
             .map(|m| {
-                let list = if m.listed { ", in a list" } else { "" };
+                let list = match (m.listed, m.completes) {
+                    (true, _) => ", in a list",
+                    (false, true) => ", completes the headline",
+                    (false, false) => "",
+                };
                 format!(
                     "{} ({}{list}, {:.2})",
                     m.term,
@@ -576,6 +580,7 @@ fn verdict_json(verdict: &crate::topic::Verdict, threshold: f64) -> serde_json::
                         "term": m.term,
                         "place": place_name(m.place),
                         "listed": m.listed,
+                        "completes": m.completes,
                         "weight": m.weight,
                     })
                 })

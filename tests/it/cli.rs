@@ -249,6 +249,22 @@ fn topic_test_explains_its_verdict_and_follows_the_config() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("in a list"));
 
+    // A headline completed by its first sentence says so.
+    let out = env.run(&[
+        "topic",
+        "test",
+        "--title",
+        "Kim seen honoring troops killed in Ukraine war",
+        "State media showed leader Kim Jong Un honoring the coffins of his soldiers.",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        shown.contains("Kim Jong Un (lede, completes the headline, 1.00)"),
+        "{shown}"
+    );
+    assert!(shown.contains("Ukraine (title, 1.00)"), "{shown}");
+
     // The body from standard input, as HTML, with JSON out.
     let mut child = env
         .command()
