@@ -31,8 +31,8 @@
 //!
 //! * **a headline completed by its first sentence**: when the title names one group (not in
 //!   a list, and no country or leader of neither group) and the body's first sentence names
-//!   another, that mention weighs 1: the headline says what the story is about, its first
-//!   sentence who else is in it;
+//!   another, not as the speaker ("…, said a Russian deputy"), that mention weighs 1: the
+//!   headline says what the story is about, its first sentence who else is in it;
 //! * **one reference, one mention**: mentions of one group with at most two words and no
 //!   punctuation between them ("Russian President Vladimir Putin") count once, and the first
 //!   word of the body followed by a comma, full stop, dash or parenthesis is a wire dateline
@@ -838,7 +838,8 @@ impl Topic {
                         && !found.listed
                         && !title_names_others
                         && !titled[g]
-                        && titled.iter().enumerate().any(|(o, t)| *t && o != g);
+                        && titled.iter().enumerate().any(|(o, t)| *t && o != g)
+                        && !attributes_speech(&buf[..found.start]);
                     groups[g].mentions.push(Mention {
                         term: display.clone(),
                         place,
@@ -1061,6 +1062,35 @@ fn one_reference(gap: &str) -> bool {
             '.' | ',' | ';' | ':' | '!' | '?' | '…' | '·' | '"' | '(' | ')'
         )
     }) && gap.split_whitespace().count() <= 2
+}
+
+/// Words that attribute what came before them to a speaker ("…, said Russia's ambassador",
+/// "…, заявил депутат Госдумы", "…라고 러시아 전문가가 말했다"): a group named after one is
+/// who spoke about the headline's subject, not part of it.
+const SPEECH: &[&str] = &[
+    " said",
+    " says",
+    " told",
+    " according to",
+    " заявил",
+    " заявила",
+    " сообщил",
+    " сообщила",
+    " считает",
+    " по словам",
+    " отметил",
+    " отметила",
+    " полагает",
+    "라고",
+    "이라고",
+    "밝혔",
+    "말했",
+    "전했",
+];
+
+/// Whether `before`, the first sentence up to a mention, attributes it as a speaker.
+fn attributes_speech(before: &str) -> bool {
+    SPEECH.iter().any(|w| before.contains(w))
 }
 
 /// Where the first sentence of a (folded) body ends: its first `.`, `!`, `?` or `…` followed
@@ -1572,6 +1602,11 @@ mod tests {
         assert!(!relevant(
             "Japan warns on China, N. Korea in defense paper",
             "Activities by China and Russia are of grave concern, Tokyo said."
+        ));
+        // ... nor when the other is only who spoke of it.
+        assert!(!relevant(
+            "North Korea cannot be called an aggressor",
+            "North Korea has the right to defend itself, said a deputy of Russia's Duma."
         ));
         // Soviet–DPRK history and the leaders before Kim Jong Un.
         assert!(relevant("Kim Il Sung and the Soviet Red Army", ""));
