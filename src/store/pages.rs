@@ -166,41 +166,47 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("UPDATE pages SET active = 0 WHERE active = 1", [])?;
-        let mut started = 0;
-        for feed in watched {
-            let missing: Vec<(i64, String, String)> = tx
-                .prepare_cached(
-                    "SELECT a.id, a.url, a.first_seen_at FROM articles a
-                     WHERE a.feed_id = ?1 AND a.origin = 'feed' AND a.url IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.article_id = a.id)",
-                )?
-                .query_map([feed.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            for (id, url, first_seen) in missing {
-                let Some(host) = http_host(&url) else {
-                    continue;
-                };
-                let since = parse_time(&first_seen).unwrap_or(now);
-                tx.prepare_cached(
-                    "INSERT INTO pages (article_id, url, host, schedule_from, next_check_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    id,
-                    url,
-                    host,
-                    format_time(since),
-                    format_time(now)
-                ])?;
-                started += 1;
+        // Set-based, so a start with 10,000 feeds and their articles costs one pass over
+        // each table, and rows whose state is right are not written again.
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS watched_feeds (id INTEGER PRIMARY KEY);
+             DELETE FROM watched_feeds;",
+        )?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO watched_feeds (id) VALUES (?1)")?;
+            for feed in watched {
+                insert.execute([feed.0])?;
             }
-            tx.prepare_cached(
-                "UPDATE pages SET active = 1
-                 WHERE article_id IN (SELECT id FROM articles WHERE feed_id = ?1)",
-            )?
-            .execute([feed.0])?;
         }
+        let missing: Vec<(i64, String, String)> = tx
+            .prepare_cached(
+                "SELECT a.id, a.url, a.first_seen_at FROM articles a
+                 JOIN watched_feeds w ON w.id = a.feed_id
+                 WHERE a.origin = 'feed' AND a.url IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.article_id = a.id)",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut started = 0;
+        for (id, url, first_seen) in missing {
+            let Some(host) = http_host(&url) else {
+                continue;
+            };
+            let since = parse_time(&first_seen).unwrap_or(now);
+            tx.prepare_cached(
+                "INSERT INTO pages (article_id, url, host, schedule_from, next_check_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id, url, host, format_time(since), format_time(now)])?;
+            started += 1;
+        }
+        tx.execute(
+            "UPDATE pages SET active = 1 - active
+             WHERE active <> EXISTS (SELECT 1 FROM articles a JOIN watched_feeds w ON w.id = a.feed_id
+                                     WHERE a.id = pages.article_id)",
+            [],
+        )?;
         tx.commit()?;
         Ok(started)
     }

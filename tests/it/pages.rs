@@ -742,3 +742,36 @@ fn pages_queued_for_one_host_leave_the_budget_to_other_hosts() {
         "the other host's page waited for the first host's queue"
     );
 }
+
+#[test]
+fn a_feed_with_pages_off_is_set_aside_and_its_stories_are_watched_once_it_is_on() {
+    let env = setup(&[(STORY, "/news/sudan")], "");
+    env.edit_config("filter = \"none\"", "filter = \"none\"\npages = false");
+    env.server.set("/news/sudan", html(load(&nytimes(), 0)));
+    env.poll();
+    assert!(env.server.seen("/news/sudan").is_empty(), "pages = false");
+    assert_eq!(env.count("SELECT COUNT(*) FROM pages"), 0);
+
+    env.edit_config("pages = false", "pages = true");
+    env.poll();
+    assert_eq!(env.server.seen("/news/sudan").len(), 1);
+    assert_eq!(page_revisions(&env), 1);
+    let (from, first_seen): (String, String) = env
+        .db()
+        .query_row(
+            "SELECT p.schedule_from, a.first_seen_at FROM pages p JOIN articles a ON a.id = p.article_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("page row");
+    assert_eq!(
+        from, first_seen,
+        "its schedule counts from when it was first seen"
+    );
+
+    // Off again: the page is set aside, its schedule kept, and not fetched.
+    env.edit_config("pages = true", "pages = false");
+    env.poll();
+    assert_eq!(env.server.seen("/news/sudan").len(), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM pages WHERE active = 0"), 1);
+}
