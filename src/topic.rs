@@ -155,6 +155,9 @@ const DPRK: &[&str] = &[
     "N. Korea",
     "N. Korean",
     "N. Koreans",
+    "N.Korea",
+    "N.Korean",
+    "N.Koreans",
     "DPRK",
     "Democratic People's Republic of Korea",
     "Pyongyang",
@@ -165,6 +168,7 @@ const DPRK: &[&str] = &[
     "Kim Jung Un",
     "Kim Jung-un",
     "Kim Jong Eun",
+    "Kim Jong-eun",
     "Kim Jong Il",
     "Kim Jong-il",
     "Kim Il Sung",
@@ -199,6 +203,7 @@ const DPRK: &[&str] = &[
     "北",
     "북러",
     "러북",
+    "조러",
     "조선민주주의인민공화국",
     "조선중앙통신",
     "노동신문",
@@ -233,6 +238,8 @@ const DPRK: &[&str] = &[
     "Северная Корея",
     "северокорейский",
     "северокореец",
+    "северокорейцы",
+    "пхеньянский",
     "Корейская Народно-Демократическая Республика",
     "Пхеньян",
     "Ким Чен Ын",
@@ -273,6 +280,7 @@ const RUSSIA: &[&str] = &[
     "Russia",
     "Russian",
     "Russians",
+    "Russo",
     "Soviet",
     "USSR",
     "Stalin",
@@ -316,6 +324,8 @@ const RUSSIA: &[&str] = &[
     "露",
     "북러",
     "러북",
+    "조러",
+    "로씨야",
     "한러",
     "방러",
     "대러",
@@ -352,6 +362,7 @@ const RUSSIA: &[&str] = &[
     "Москва",
     "московский",
     "Кремль",
+    "кремлевский",
     "Путин",
     "Лавров",
     "Шойгу",
@@ -1608,6 +1619,11 @@ mod tests {
             "North Korea cannot be called an aggressor",
             "North Korea has the right to defend itself, said a deputy of Russia's Duma."
         ));
+        // Spellings of fast copy and of each side's own press.
+        assert!(relevant("N.Korea's Kim vows closer ties with Russia", ""));
+        assert!(relevant("조러 친선 강화", ""));
+        assert!(relevant("김정은, 로씨야 대표단 접견", ""));
+        assert!(relevant("Северокорейцы прибыли в Курскую область", ""));
         // Soviet–DPRK history and the leaders before Kim Jong Un.
         assert!(relevant("Kim Il Sung and the Soviet Red Army", ""));
         assert!(relevant(
