@@ -529,7 +529,7 @@ const OTHER_COUNTRIES: &[&str] = &[
 
 /// Leaders of other countries (and the parades that line leaders up): like
 /// [`OTHER_COUNTRIES`] they make lists ("Xi, Putin and Kim"), and beside them a pair of the
-/// groups' leaders is a line-up ([`mark_pairs_beside_a_leader`]).
+/// groups' leaders is a line-up ([`mark_pairs`]).
 const OTHER_LEADERS: &[&str] = &[
     "Xi",
     "Xi Jinping",
@@ -791,7 +791,7 @@ impl Topic {
             let first_sentence = if is_title {
                 0
             } else {
-                first_sentence_end(&buf)
+                first_sentence_end(&buf, lede_end)
             };
             let dateline = if is_title { 0 } else { dateline_end(&buf) };
             if !is_title {
@@ -922,7 +922,7 @@ impl Topic {
         let others = mentions
             .iter()
             .any(|f| self.terms[f.term].role == Role::Other);
-        mark_pairs_beside_a_leader(text, &mut mentions, |f| &self.terms[f.term].role);
+        mark_pairs(text, &mut mentions, |f| &self.terms[f.term].role);
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         (mentions, others)
     }
@@ -1105,9 +1105,9 @@ fn attributes_speech(before: &str) -> bool {
 }
 
 /// Where the first sentence of a (folded) body ends: its first `.`, `!`, `?` or `…` followed
-/// by a space, past its first 20 characters; the lede's end when there is none.
-fn first_sentence_end(body: &str) -> usize {
-    let lede = lede_end(body);
+/// by a space, past its first 20 characters; the lede's end (`lede`) when there is none or
+/// it comes first.
+fn first_sentence_end(body: &str, lede: usize) -> usize {
     body.char_indices()
         .skip(20)
         .find(|&(i, c)| {
@@ -1139,6 +1139,15 @@ fn dateline_end(body: &str) -> usize {
     if !after.starts_with([',', '.', '—', '–', '-', '(', '=']) {
         return 0;
     }
+    // A dateline goes on with a date or an agency ("26 февраля", "(Reuters)", "/ТАСС/");
+    // "Russia, North Korea vow closer ties" is a sentence, not a dateline.
+    let marker = after
+        .char_indices()
+        .take_while(|&(i, _)| i < 24)
+        .any(|(_, c)| c.is_ascii_digit() || matches!(c, '(' | '/'));
+    if !marker {
+        return 0;
+    }
     let mut limit = rest.len().min(80);
     while !rest.is_char_boundary(limit) {
         limit -= 1;
@@ -1156,11 +1165,7 @@ fn dateline_end(body: &str) -> usize {
 /// "Kim arrives ahead of a parade with Xi and Putin"), and the two groups joined as a pair
 /// ("Putin and Kim", "Russia, North Korea") beside a leader of neither group ("Trump defends
 /// Putin and Kim"): the pair is then one side of a line-up, not the subject.
-fn mark_pairs_beside_a_leader<'r>(
-    text: &str,
-    mentions: &mut [Found],
-    role: impl Fn(&Found) -> &'r Role,
-) {
+fn mark_pairs<'r>(text: &str, mentions: &mut [Found], role: impl Fn(&Found) -> &'r Role) {
     for i in 1..mentions.len() {
         let (a, b) = (&mentions[i - 1], &mentions[i]);
         let gap = &text[a.end..b.start];
@@ -1652,6 +1657,11 @@ mod tests {
         assert!(!relevant(
             "Южная Корея продолжит попытки нормализации отношений с КНДР",
             "Москва. 26 февраля. INTERFAX.RU - Президент Южной Кореи заявил о КНДР."
+        ));
+        // A lede that opens on a country is no dateline.
+        assert!(relevant(
+            "Treaty signed",
+            "Russia, North Korea sign a mutual defence treaty. Officials in Moscow and Pyongyang said so."
         ));
         let v = t.evaluate("", "Russian President Vladimir Putin spoke.");
         assert_eq!(v.groups[1].mentions.len(), 1, "{v:?}");
