@@ -107,7 +107,13 @@ pub struct RelevantItem {
     pub matched_terms: Vec<String>,
 }
 
+/// The host a URL is fetched from, lower case, for the per-host limits (`""` when it has none).
+pub fn host_of(url: &url::Url) -> String {
+    url.host_str().unwrap_or_default().to_ascii_lowercase()
+}
+
 /// Formats a timestamp the way every table stores it: ISO-8601 UTC with a `Z`, to the second.
+
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

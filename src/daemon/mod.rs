@@ -406,7 +406,7 @@ fn spawn_poll(
     let limiter = Arc::clone(limiter);
     tasks.spawn(async move {
         let id = feed.id;
-        let host = limiter.host(pipeline::host_of(&config.url));
+        let host = limiter.host(crate::model::host_of(&config.url));
         // The semaphores are never closed, so acquiring cannot fail.
         let (Ok(_global), Ok(_host)) = (limiter.feeds.acquire().await, host.shared.acquire().await)
         else {

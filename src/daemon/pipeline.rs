@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use url::Url;
 
 use super::Context;
 use super::scheduler;
@@ -210,9 +209,4 @@ async fn record_failure(
 
 fn elapsed_ms(clock: Instant) -> u64 {
     u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The host a feed is fetched from, for the per-host limit.
-pub fn host_of(url: &Url) -> String {
-    url.host_str().unwrap_or_default().to_ascii_lowercase()
 }
