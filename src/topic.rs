@@ -282,6 +282,8 @@ const RUSSIA: &[&str] = &[
     "Russians",
     "Russo",
     "Soviet",
+    "Soviets",
+    "Red Army",
     "USSR",
     "Stalin",
     "Moscow",
@@ -300,6 +302,9 @@ const RUSSIA: &[&str] = &[
     "Kozlov",
     "Lyubimova",
     "Matsegora",
+    "Zinoviev",
+    "Tsivilev",
+    "Kozhemyako",
     "Rudenko",
     "Nebenzia",
     "Naryshkin",
@@ -315,6 +320,8 @@ const RUSSIA: &[&str] = &[
     "Vladivostok",
     "Primorye",
     "Primorsky",
+    "Khabarovsk",
+    "Sakhalin",
     "Khasan",
     "Hasan",
     "Kursk",
@@ -331,12 +338,17 @@ const RUSSIA: &[&str] = &[
     "대러",
     "친러",
     "소련",
+    "소련군",
+    "붉은 군대",
     "스탈린",
     "통합러시아",
     "볼로딘",
     "마트비옌코",
     "코즐로프",
     "마체고라",
+    "지노비예프",
+    "치빌료프",
+    "코제먀코",
     "루덴코",
     "나리시킨",
     "푸틴",
@@ -348,6 +360,8 @@ const RUSSIA: &[&str] = &[
     "페스코프",
     "블라디보스토크",
     "연해주",
+    "하바롭스크",
+    "사할린",
     "하산역",
     "쿠르스크",
     // Russian
@@ -358,6 +372,7 @@ const RUSSIA: &[&str] = &[
     "РФ",
     "СССР",
     "советский",
+    "Красная Армия",
     "Сталин",
     "Москва",
     "московский",
@@ -375,6 +390,9 @@ const RUSSIA: &[&str] = &[
     "Козлов",
     "Любимова",
     "Мацегора",
+    "Зиновьев",
+    "Цивилев",
+    "Кожемяко",
     "Руденко",
     "Небензя",
     "Нарышкин",
@@ -388,6 +406,10 @@ const RUSSIA: &[&str] = &[
     "Владивосток",
     "Приморье",
     "Приморский край",
+    "Хабаровск",
+    "Сахалин",
+    "Дальний Восток",
+    "дальневосточный",
     "Хасан",
     "Курск",
     // Ukrainian
@@ -406,6 +428,10 @@ const RUSSIA: &[&str] = &[
     "Zelensky",
     "Zelenskyy",
     "Kharkiv",
+    "POW",
+    "POWs",
+    "prisoner of war",
+    "prisoners of war",
     "우크라이나",
     "우크라",
     "젤렌스키",
@@ -413,6 +439,7 @@ const RUSSIA: &[&str] = &[
     "파병",
     "파병군",
     "참전",
+    "포로",
     "Украина",
     "украинский",
     "Киев",
@@ -421,10 +448,14 @@ const RUSSIA: &[&str] = &[
     "Харьков",
     "СВО",
     "спецоперация",
+    "военнопленный",
+    "пленный",
     "Україна",
     "український",
     "Зеленський",
     "ЗСУ",
+    "полонений",
+    "військовополонений",
 ];
 
 /// Built-in exclusions: ordinary phrases that contain a group term.
@@ -445,6 +476,10 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "Russian experts",
     "Russian analyst",
     "Russian analysts",
+    "Russian scholar",
+    "Russian scholars",
+    "Russian historian",
+    "Russian academic",
     "российский эксперт",
     "российские эксперты",
     "российский востоковед",
@@ -452,8 +487,17 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "российский политолог",
     "российский кореевед",
     "российский аналитик",
+    "российский ученый",
+    "российский историк",
+    "российский исследователь",
     "러시아 전문가",
     "러시아 전문가들",
+    "러시아 학자",
+    "러시아 동양학자",
+    "러시아 한반도 전문가",
+    // Prisoners of war from the Korean War are no part of Russia's.
+    "국군 포로",
+    "South Korean POWs",
     // Comparisons: a country likened to North Korea is not in a story with it.
     "turning into North Korea",
     "turn into North Korea",
@@ -1203,6 +1247,8 @@ fn mark_pairs<'r>(text: &str, mentions: &mut [Found], role: impl Fn(&Found) -> &
 const CYRILLIC_INFLECTABLE: &[char] = &['а', 'я', 'о', 'е', 'ё', 'ы', 'и', 'ь', 'й', 'у', 'ю'];
 /// Minimum stem length (in letters) for suffix matching of Cyrillic words.
 const MIN_STEM: usize = 4;
+/// Minimum stem length for a word of a term of several words.
+const MIN_MULTI_STEM: usize = 3;
 /// Maximum number of Cyrillic letters allowed after a stem.
 const MAX_SUFFIX: usize = 3;
 
@@ -1279,7 +1325,10 @@ fn cyrillic_word(word: &str, multi: bool) -> Word {
             break;
         }
         let shorter = &stem[..stem.len() - last.len_utf8()];
-        if shorter.chars().count() < MIN_STEM {
+        // In a term of several words the others anchor a short one: "край" in "Приморский
+        // край" is stemmed so that "Приморского края" matches.
+        let min_stem = if multi { MIN_MULTI_STEM } else { MIN_STEM };
+        if shorter.chars().count() < min_stem {
             // Only the first strip decides exactness: a later strip that would go too short
             // just stops ("корея" → "коре", not "кор").
             too_short = stripped == 0;
