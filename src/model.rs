@@ -113,7 +113,6 @@ pub fn host_of(url: &url::Url) -> String {
 }
 
 /// Formats a timestamp the way every table stores it: ISO-8601 UTC with a `Z`, to the second.
-
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -22,7 +22,8 @@
 //! * **⅓** later in the body, so three mentions make a story about that group, and a Russia
 //!   story naming North Korea once in its ninth paragraph is not about North Korea;
 //! * **⅓** wherever it is, when it is one item of a list of three or more countries
-//!   ("China, Russia, North Korea and Iran", "북·중·러"): lists name countries in passing.
+//!   ("China, Russia, North Korea and Iran", "북·중·러"), or closed by the Korean 등, "and
+//!   others" ("北 등 5개국"): lists name countries in passing.
 //!
 //! A group's score is the sum of its weights, capped at 1; the story's score is the lowest
 //! group score, and the story is relevant when it reaches the threshold (default 1).
@@ -56,7 +57,9 @@
 //! * **Cyrillic** (inflected): up to two final vowels or soft signs are stripped when four
 //!   letters remain, and the stem may be followed by up to three Cyrillic letters: `Россия`
 //!   matches `России`, `Россией`; `Пхеньян` matches `Пхеньяна`; `северокорейский` matches
-//!   `северокорейских`. A one-word term whose stem would be shorter matches exactly.
+//!   `северокорейских`. A one-word term whose stem would be shorter matches exactly; in a
+//!   term of several words the others anchor a short one, stemmed down to three letters
+//!   (`Приморский край` matches `Приморского края`).
 //! * **Hangul**: Korean attaches particles without a space, so anything may follow a term of
 //!   two or more syllables (`북한은`, `러시아와`); the left boundary still applies, so `남북한`
 //!   does not match `북한`. A one-syllable abbreviation (`북`, `러`, `北`) stands alone or
@@ -158,6 +161,7 @@ const DPRK: &[&str] = &[
     "N.Korea",
     "N.Korean",
     "N.Koreans",
+    "captured North Korean",
     "DPRK",
     "Democratic People's Republic of Korea",
     "Pyongyang",
@@ -432,6 +436,11 @@ const RUSSIA: &[&str] = &[
     "POWs",
     "prisoner of war",
     "prisoners of war",
+    "captured North Korean",
+    // The DPRK's own name for its part in the war.
+    "overseas military operation",
+    "overseas military operations",
+    "overseas operations",
     "우크라이나",
     "우크라",
     "젤렌스키",
@@ -440,6 +449,8 @@ const RUSSIA: &[&str] = &[
     "파병군",
     "참전",
     "포로",
+    "해외군사작전",
+    "해외 군사작전",
     "Украина",
     "украинский",
     "Киев",
@@ -490,6 +501,9 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "российский ученый",
     "российский историк",
     "российский исследователь",
+    // An institute's name is no place: the Institute of Far Eastern Studies.
+    "Институт Дальнего Востока",
+    "Institute of Far Eastern Studies",
     "러시아 전문가",
     "러시아 전문가들",
     "러시아 학자",
@@ -511,6 +525,12 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "a new North Korea",
     "like North Korea",
     "North Korea-style",
+    "North Korea-like",
+    "similar to North Korea",
+    "resembles North Korea",
+    "resemble North Korea",
+    "as it does North Korea",
+    "than North Korea",
     "модели Северной Кореи",
     "превращается в Северную Корею",
     "превратится в Северную Корею",
@@ -519,10 +539,22 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "как в КНДР",
     "второй Северной Кореей",
     "новой Северной Кореей",
+    "похож на Северную Корею",
+    "похож на КНДР",
+    "подобно Северной Корее",
+    "подобно КНДР",
+    "как и Северная Корея",
+    "как и КНДР",
+    "чем в Северной Корее",
+    "чем в КНДР",
     "북한처럼",
     "북한화",
     "제2의 북한",
     "북한식",
+    "북한 같은",
+    "북한과 닮은",
+    "북한을 닮아",
+    "북한보다",
 ];
 
 /// Country names that are neither group: with the groups' terms, they make the lists in which
@@ -538,6 +570,11 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Syria",
     "Cuba",
     "Venezuela",
+    "Vietnam",
+    "Laos",
+    "Mongolia",
+    "India",
+    "Israel",
     "United States",
     "U.S.",
     "America",
@@ -559,6 +596,12 @@ const OTHER_COUNTRIES: &[&str] = &[
     "우",
     "벨라루스",
     "시리아",
+    "쿠바",
+    "베네수엘라",
+    "베트남",
+    "라오스",
+    "몽골",
+    "이스라엘",
     "Китай",
     "китайский",
     "Иран",
@@ -567,6 +610,13 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Белоруссия",
     "Беларусь",
     "Сирия",
+    "Куба",
+    "Венесуэла",
+    "Вьетнам",
+    "Лаос",
+    "Монголия",
+    "Индия",
+    "Израиль",
     "Япония",
     "Южная Корея",
 ];
@@ -1044,6 +1094,24 @@ fn mark_lists(text: &str, mentions: &mut [Found], country: impl Fn(&Found) -> us
             }
         }
     }
+    // "北 등 5개국", "러시아, 북한 등": Korean closes a list with 등 ("and others"), however
+    // few of its items are named.
+    for m in mentions.iter_mut() {
+        if closes_list(&text[m.end..]) {
+            m.listed = true;
+        }
+    }
+}
+
+/// Whether `after`, the text after a mention, starts with the Korean 등 ("and others") as a
+/// word of its own, or with a particle.
+fn closes_list(after: &str) -> bool {
+    let Some(rest) = after.trim_start_matches(PARTICLES).strip_prefix(" 등") else {
+        return false;
+    };
+    rest.chars().next().is_none_or(|c| {
+        !is_hangul(c) || matches!(c, '의' | '과' | '을' | '이' | '에' | '은' | '도')
+    })
 }
 
 /// Words that join the items of a list.
@@ -1157,8 +1225,17 @@ fn first_sentence_end(body: &str, lede: usize) -> usize {
         .find(|&(i, c)| {
             matches!(c, '.' | '!' | '?' | '…' | '。')
                 && body[i + c.len_utf8()..].starts_with(char::is_whitespace)
+                && !numbers_an_item(&body[..i])
         })
         .map_or(lede, |(i, _)| i.min(lede))
+}
+
+/// Whether `before`, the text up to a full stop, ends in a number of one or two digits
+/// standing alone ("«1.", "2."): the stop numbers an item, it does not end a sentence.
+fn numbers_an_item(before: &str) -> bool {
+    let word = before.rsplit(char::is_whitespace).next().unwrap_or(before);
+    let digits = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    (1..=2).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Where the body's wire dateline ends (0 when it has none). A mention in a dateline says
@@ -1604,6 +1681,9 @@ mod tests {
         ] {
             assert_eq!(dprk(text), 1.0, "{text}");
         }
+        // A short word of a term of several words is stemmed too.
+        assert_eq!(russia("Приморского края"), 1.0);
+        assert_eq!(dprk("реки Туманной"), 1.0);
         for text in ["Корея", "Южной Кореи", "корейский"] {
             assert_eq!(dprk(text), 0.0, "{text}");
         }
@@ -1714,6 +1794,64 @@ mod tests {
         ));
         let v = t.evaluate("", "Russian President Vladimir Putin spoke.");
         assert_eq!(v.groups[1].mentions.len(), 1, "{v:?}");
+        // Prisoners of war, captured soldiers and the DPRK's "overseas operations" are its
+        // part in Russia's war; the South's prisoners from the Korean War are not.
+        assert!(relevant(
+            "North Korean prisoners of war ask to go south",
+            ""
+        ));
+        assert!(relevant(
+            "Captured North Korean soldier wants to defect",
+            ""
+        ));
+        assert!(relevant(
+            "Pyongyang opens housing for families of troops killed in overseas military operations",
+            ""
+        ));
+        assert!(relevant("북한군 포로 2명 송환 요구", ""));
+        assert!(!relevant("북한, 국군 포로 문제 외면", ""));
+        assert!(relevant("Пленные северокорейские солдаты в Киеве", ""));
+        // Russia's Far East and its governors, the Red Army of Soviet history.
+        assert!(relevant(
+            "Кожемяко планирует посетить КНДР",
+            "Губернатор Приморского края намерен посетить Пхеньян."
+        ));
+        assert!(relevant("Kim Il Sung's years in the Red Army", ""));
+        // A scholar's nationality, and an institute's name, are not the story's subject.
+        assert!(!relevant(
+            "North Korea's markets are here to stay",
+            "A Russian scholar told the forum that North Korea has a market economy."
+        ));
+        assert!(!relevant(
+            "Кореевед: КНДР открыта к диалогу с Югом",
+            "Сотрудник Института Дальнего Востока РАН рассказал о КНДР."
+        ));
+        // More comparisons.
+        assert!(!relevant("Россия становится похожей на Северную Корею", ""));
+        assert!(!relevant("Россия, как и КНДР, живёт под санкциями", ""));
+        assert!(!relevant("러시아, 북한보다 더 고립됐다", ""));
+        assert!(!relevant("Russia now more isolated than North Korea", ""));
+    }
+
+    #[test]
+    fn korean_lists_close_with_deung_and_a_numbered_item_is_no_sentence() {
+        let t = topic();
+        let v = t.evaluate("유엔, 러 규탄 결의안 채택… 北 등 5개국 반대", "");
+        assert!(!v.relevant, "{v:?}");
+        assert!(v.groups[0].mentions.iter().all(|m| m.listed), "{v:?}");
+        // 등 as a word of its own only.
+        assert!(t.evaluate("북한 등산객, 러시아 방문", "").relevant);
+        // "«1." numbers a point: the first sentence goes on to Russia.
+        let v = t.evaluate(
+            "Кореевед о визите Ким Чен Ына",
+            "Кореевед пишет: «1. Первый визит Ким Чен Ын совершает в Россию. Это знак.",
+        );
+        assert!(v.relevant, "{v:?}");
+        let v = t.evaluate(
+            "Кореевед о визите Ким Чен Ына",
+            "Договор подписан в 2024. Визит Ким Чен Ын совершает в Россию.",
+        );
+        assert!(!v.relevant, "a year ends a sentence: {v:?}");
     }
 
     #[test]
