@@ -28,12 +28,13 @@
 //! A group's score is the sum of its weights, capped at 1; the story's score is the lowest
 //! group score, and the story is relevant when it reaches the threshold (default 1).
 //!
-//! Four rules read the way news is written:
+//! Five rules read the way news is written:
 //!
 //! * **a headline completed by its first sentence**: when the title names one group (not in
-//!   a list, and no country or leader of neither group) and the body's first sentence names
-//!   another, not as the speaker ("…, said a Russian deputy"), that mention weighs 1: the
-//!   headline says what the story is about, its first sentence who else is in it;
+//!   a list, and no country or leader of neither group, no comparison) and the body's first
+//!   sentence names another, not as the speaker ("…, said a Russian deputy"), that mention
+//!   weighs 1: the headline says what the story is about, its first sentence who else is in
+//!   it;
 //! * **one reference, one mention**: mentions of one group with at most two words and no
 //!   punctuation between them ("Russian President Vladimir Putin") count once, and the first
 //!   word of the body followed by a comma, full stop, dash or parenthesis is a wire dateline
@@ -41,8 +42,12 @@
 //! * **line-ups**: leaders of other countries and parades ([`OTHER_LEADERS`]) make lists as
 //!   other countries do, and wherever one is named, two groups' mentions joined as a pair
 //!   ("Putin and Kim") are named in passing;
+//! * **a surname for a leader**: a headline's bare "Kim" ([`SURNAMES`]) is the DPRK's
+//!   leader ("Putin, Kim sign treaty"), unless a given name follows ("Kim Keon-hee"); in a
+//!   body it counts for nothing, being as often a South Korean's second mention;
 //! * comparisons ("turning into North Korea") are built-in exclusions, and Russia's war in
-//!   Ukraine is a term of the built-in Russia group, which counts only beside a DPRK term.
+//!   Ukraine (its prisoners of war, the DPRK's "overseas military operations") is a term of
+//!   the built-in Russia group, which counts only beside a DPRK term.
 //!
 //! # Matching
 //!
@@ -165,6 +170,7 @@ const DPRK: &[&str] = &[
     "DPRK",
     "Democratic People's Republic of Korea",
     "Pyongyang",
+    "Kim",
     "Kim Jong Un",
     "Kim Jong-un",
     "Kim Yo Jong",
@@ -246,6 +252,10 @@ const DPRK: &[&str] = &[
     "пхеньянский",
     "Корейская Народно-Демократическая Республика",
     "Пхеньян",
+    "Ким",
+    "Кима",
+    "Киму",
+    "Кимом",
     "Ким Чен Ын",
     "Ким Чен Ин",
     "Ким Ё Чжон",
@@ -526,6 +536,8 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "like North Korea",
     "North Korea-style",
     "North Korea-like",
+    "North Korean model",
+    "North Korea model",
     "similar to North Korea",
     "resembles North Korea",
     "resemble North Korea",
@@ -555,6 +567,7 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "북한과 닮은",
     "북한을 닮아",
     "북한보다",
+    "북한 모델",
 ];
 
 /// Country names that are neither group: with the groups' terms, they make the lists in which
@@ -653,6 +666,37 @@ const OTHER_LEADERS: &[&str] = &[
     "парад",
 ];
 
+/// Surnames that stand for a leader in a headline ("Putin, Kim sign treaty", "Путин и Ким
+/// обсудили"): they count in the title only, and not when a given name follows them ("Kim
+/// Keon-hee", "Kim Dae Jung" are South Koreans).
+const SURNAMES: &[&str] = &["Kim", "Ким", "Кима", "Киму", "Кимом"];
+
+/// Romanized syllables that start Korean given names, folded: after a surname they make it a
+/// full name, which is a term of its own when it names a leader.
+const GIVEN_NAMES: &[&str] = &[
+    "bo", "byung", "chan", "chang", "chol", "chul", "dae", "dong", "eun", "geun", "gun", "gwang",
+    "ha", "hak", "han", "hee", "ho", "hong", "hye", "hyo", "hyon", "hyun", "il", "in", "jae", "ji",
+    "jin", "jong", "joon", "ju", "jun", "jung", "keon", "kun", "kwang", "kyong", "kyu", "kyung",
+    "mi", "min", "moon", "myung", "nam", "ok", "sang", "se", "seong", "seung", "so", "song", "soo",
+    "su", "sun", "sung", "tae", "tok", "won", "woo", "yang", "ye", "yeon", "yeong", "yo", "yon",
+    "yong", "young", "yu", "yun", "дэ", "е", "ен", "ир", "мин", "сон", "хен", "чен", "чжон", "чжу",
+    "чжун", "ын", "ю", "ён",
+];
+
+/// Whether `after`, the text after a surname, starts with a given name: a word of
+/// [`GIVEN_NAMES`], or a hyphenated one ("keon-hee").
+fn given_name_follows(after: &str) -> bool {
+    let Some(rest) = after.strip_prefix(' ') else {
+        return false;
+    };
+    let word = rest
+        .split(|c: char| !(c.is_alphabetic() || c == '-'))
+        .next()
+        .unwrap_or("");
+    let first = word.split('-').next().unwrap_or("");
+    GIVEN_NAMES.contains(&first) || (word.contains('-') && !first.is_empty())
+}
+
 /// The built-in groups: `dprk` and `russia`.
 pub fn default_groups() -> BTreeMap<String, Vec<String>> {
     BTreeMap::from([
@@ -709,6 +753,8 @@ struct Term {
     words: Vec<Word>,
     /// One of [`OTHER_LEADERS`].
     leader: bool,
+    /// One of [`SURNAMES`].
+    surname: bool,
 }
 
 /// The compiled topic matcher. Build once and share it: it is `Send + Sync` and
@@ -803,6 +849,7 @@ impl Topic {
                             role: Role::Groups(vec![gi]),
                             words: compile_words(raw),
                             leader: false,
+                            surname: SURNAMES.contains(&raw.as_str()),
                         });
                     }
                 }
@@ -824,6 +871,7 @@ impl Topic {
                 role,
                 words: compile_words(raw),
                 leader,
+                surname: false,
             });
         }
 
@@ -875,8 +923,8 @@ impl Topic {
         // Which groups the title names (not in a list): a lede naming another group then
         // completes the headline's subject.
         let mut titled = vec![false; groups.len()];
-        // Whether the title names a country or leader of neither group: the headline's
-        // subject is then not only the groups it names.
+        // Whether the title names a country or leader of neither group, or makes a
+        // comparison: the headline's subject is then not only the groups it names.
         let mut title_names_others = false;
         for (text, is_title) in [(title, true), (body, false)] {
             buf.clear();
@@ -911,6 +959,11 @@ impl Topic {
                 let Role::Groups(ids) = &self.terms[found.term].role else {
                     continue;
                 };
+                // A bare surname stands for a leader in a headline only: in a body it is as
+                // often a second mention of a South Korean.
+                if self.terms[found.term].surname && !is_title {
+                    continue;
+                }
                 let place = match (is_title, found.start < lede_end) {
                     (true, _) => Place::Title,
                     (false, true) => Place::Lede,
@@ -973,7 +1026,7 @@ impl Topic {
 
     /// Every counted mention in `text` (folded), in order: group terms not hidden by an
     /// exclusion, one per position (the longest term there); and whether another country or
-    /// leader is named.
+    /// leader is named, or a group term hidden by an exclusion.
     fn scan(&self, text: &str) -> (Vec<Found>, bool) {
         let mut all: Vec<Found> = Vec::new();
         for m in self.automaton.find_overlapping_iter(text) {
@@ -983,6 +1036,9 @@ impl Topic {
             }
             for &ti in &self.by_pattern[m.pattern().as_usize()] {
                 if let Some(end) = term_end_at(&self.terms[ti].words, text, start) {
+                    if self.terms[ti].surname && given_name_follows(&text[end..]) {
+                        continue;
+                    }
                     all.push(Found {
                         start,
                         end,
@@ -998,6 +1054,11 @@ impl Topic {
                 .filter(|f| self.terms[f.term].role == Role::Exclude)
                 .map(|f| (f.start, f.end)),
         );
+        // A group term an exclusion hides is a comparison or a phrase ("turning into North
+        // Korea"): the text is then about something else too.
+        let hidden = all.iter().any(|f| {
+            matches!(self.terms[f.term].role, Role::Groups(_)) && excluded.covers(f.start)
+        });
         all.retain(|f| self.terms[f.term].role != Role::Exclude && !excluded.covers(f.start));
         // Longest first at each position: a shorter term at the same place, or one inside
         // an earlier term ("Korea" inside "South Korea"), is the same mention.
@@ -1013,9 +1074,10 @@ impl Topic {
             Role::Groups(ids) => ids.first().copied().unwrap_or(0),
             _ => groups + f.term,
         });
-        let others = mentions
-            .iter()
-            .any(|f| self.terms[f.term].role == Role::Other);
+        let others = hidden
+            || mentions
+                .iter()
+                .any(|f| self.terms[f.term].role == Role::Other);
         mark_pairs(text, &mut mentions, |f| &self.terms[f.term].role);
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         (mentions, others)
@@ -1831,6 +1893,24 @@ mod tests {
         assert!(!relevant("Россия, как и КНДР, живёт под санкциями", ""));
         assert!(!relevant("러시아, 북한보다 더 고립됐다", ""));
         assert!(!relevant("Russia now more isolated than North Korea", ""));
+        // "Kim" stands for the DPRK's leader in a headline, unless a given name follows.
+        assert!(relevant(
+            "China watches as Putin and Kim forge an alliance",
+            ""
+        ));
+        assert!(relevant("Kim's train arrives in Vladivostok", ""));
+        assert!(relevant("Путин и Ким обсудили договор", ""));
+        assert!(!relevant("Kim Keon-hee meets Russian envoy", ""));
+        assert!(!relevant("Kim Dae Jung recalls his Moscow trip", ""));
+        assert!(!relevant(
+            "Seoul's envoy meets Lavrov in Moscow",
+            "Ambassador Kim said the talks went well. Kim met him for an hour."
+        ));
+        // A headline that compares is not completed by its first sentence.
+        assert!(!relevant(
+            "Russia is doomed to follow the North Korean model",
+            "For Putin, the way Pyongyang rules is attractive."
+        ));
     }
 
     #[test]
