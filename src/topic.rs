@@ -28,7 +28,7 @@
 //! A group's score is the sum of its weights, capped at 1; the story's score is the lowest
 //! group score, and the story is relevant when it reaches the threshold (default 1).
 //!
-//! Five rules read the way news is written:
+//! Six rules read the way news is written:
 //!
 //! * **a headline completed by its first sentence**: when the title names one group (not in
 //!   a list, and no country or leader of neither group, no comparison) and the body's first
@@ -45,6 +45,10 @@
 //! * **a surname for a leader**: a headline's bare "Kim" ([`SURNAMES`]) is the DPRK's
 //!   leader ("Putin, Kim sign treaty"), unless a given name follows ("Kim Keon-hee"); in a
 //!   body it counts for nothing, being as often a South Korean's second mention;
+//! * **a commentator's origin or field**: a mention followed by one of [`COMMENTATORS`]
+//!   ("Russian expert", "러시아의 한반도 전문가", "российский политолог"), or by "-born" or
+//!   "출신", does not count, and the text is then about something else too: the story is
+//!   what they say, not where they come from;
 //! * comparisons ("turning into North Korea") are built-in exclusions, and Russia's war in
 //!   Ukraine (its prisoners of war, the DPRK's "overseas military operations") is a term of
 //!   the built-in Russia group, which counts only beside a DPRK term.
@@ -330,12 +334,17 @@ const RUSSIA: &[&str] = &[
     "Manturov",
     "Duma",
     "Roscosmos",
+    "Gazprom",
+    "Rosneft",
+    "Rosatom",
+    "Aeroflot",
     "Vostochny",
     "Vladivostok",
     "Primorye",
     "Primorsky",
     "Khabarovsk",
     "Sakhalin",
+    "Siberia",
     "Khasan",
     "Hasan",
     "Kursk",
@@ -356,6 +365,8 @@ const RUSSIA: &[&str] = &[
     "붉은 군대",
     "스탈린",
     "통합러시아",
+    "가스프롬",
+    "로스아톰",
     "볼로딘",
     "마트비옌코",
     "코즐로프",
@@ -376,6 +387,7 @@ const RUSSIA: &[&str] = &[
     "연해주",
     "하바롭스크",
     "사할린",
+    "시베리아",
     "하산역",
     "쿠르스크",
     // Russian
@@ -417,11 +429,18 @@ const RUSSIA: &[&str] = &[
     "Кадыров",
     "Мантуров",
     "Госдума",
+    "РЖД",
+    "Газпром",
+    "Роснефть",
+    "Росатом",
+    "Аэрофлот",
+    "Роскосмос",
     "Владивосток",
     "Приморье",
     "Приморский край",
     "Хабаровск",
     "Сахалин",
+    "Сибирь",
     "Дальний Восток",
     "дальневосточный",
     "Хасан",
@@ -491,34 +510,9 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "북한강",
     "평양냉면",
     "평양면옥",
-    // An expert's nationality is not the story's subject ("Russian expert on the North's
-    // missile launch").
-    "Russian expert",
-    "Russian experts",
-    "Russian analyst",
-    "Russian analysts",
-    "Russian scholar",
-    "Russian scholars",
-    "Russian historian",
-    "Russian academic",
-    "российский эксперт",
-    "российские эксперты",
-    "российский востоковед",
-    "российские востоковеды",
-    "российский политолог",
-    "российский кореевед",
-    "российский аналитик",
-    "российский ученый",
-    "российский историк",
-    "российский исследователь",
     // An institute's name is no place: the Institute of Far Eastern Studies.
     "Институт Дальнего Востока",
     "Institute of Far Eastern Studies",
-    "러시아 전문가",
-    "러시아 전문가들",
-    "러시아 학자",
-    "러시아 동양학자",
-    "러시아 한반도 전문가",
     // Prisoners of war from the Korean War are no part of Russia's.
     "국군 포로",
     "South Korean POWs",
@@ -610,6 +604,13 @@ const OTHER_COUNTRIES: &[&str] = &[
     "벨라루스",
     "시리아",
     "쿠바",
+    // Korean pairs of other countries: "한미일 훈련" names three.
+    "한미일",
+    "한미",
+    "한일",
+    "미일",
+    "한중",
+    "미중",
     "베네수엘라",
     "베트남",
     "라오스",
@@ -1069,6 +1070,27 @@ impl Topic {
                 mentions.push(found);
             }
         }
+        // "Russian expert", "러시아 출신 학자", "российский политолог": a country that says
+        // where a commentator comes from, or what they study, is not what the story is about.
+        // A mention right before another that does ("russian north korea expert") does too.
+        let mut commentator = vec![false; mentions.len()];
+        for i in (0..mentions.len()).rev() {
+            let f = &mentions[i];
+            if !matches!(self.terms[f.term].role, Role::Groups(_)) {
+                continue;
+            }
+            let after = &text[f.end..];
+            commentator[i] = qualifies_a_commentator(after)
+                || mentions.get(i + 1).is_some_and(|next| {
+                    commentator[i + 1] && text[f.end..next.start].trim().is_empty()
+                });
+        }
+        let hidden = hidden || commentator.contains(&true);
+        let mut i = 0;
+        mentions.retain(|_| {
+            i += 1;
+            !commentator[i - 1]
+        });
         let groups = self.group_names.len();
         mark_lists(text, &mut mentions, |f| match &self.terms[f.term].role {
             Role::Groups(ids) => ids.first().copied().unwrap_or(0),
@@ -1082,6 +1104,70 @@ impl Topic {
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         (mentions, others)
     }
+}
+
+/// People who comment on a country, folded: English words whole (or plural), Korean and
+/// Russian ones as stems.
+const COMMENTATORS: &[&str] = &[
+    "expert",
+    "analyst",
+    "scholar",
+    "academic",
+    "professor",
+    "historian",
+    "researcher",
+    "watcher",
+    "commentator",
+    "pundit",
+    "orientalist",
+    "전문가",
+    "학자",
+    "동양학자",
+    "교수",
+    "연구원",
+    "분석가",
+    "эксперт",
+    "политолог",
+    "кореевед",
+    "востоковед",
+    "аналитик",
+    "учены",
+    "ученог",
+    "историк",
+    "исследовател",
+    "профессор",
+    "обозревател",
+    "публицист",
+];
+
+/// Words that may stand between a country and its commentator: the field ("러시아의 한반도
+/// 전문가", "북한 문제 전문가").
+const FIELDS: &[&str] = &["한반도", "문제", "북핵", "affairs", "peninsula"];
+
+/// Whether `after`, the text after a mention, makes it a commentator's origin or field: its
+/// next word, past a Korean particle and a word of [`FIELDS`], is one of [`COMMENTATORS`]
+/// ("russian expert", "러시아의 한반도 전문가는"), or it goes on "-born", "출신"
+/// ("russian-born", "러 출신").
+fn qualifies_a_commentator(after: &str) -> bool {
+    if after.starts_with("-born") || after.trim_start().starts_with("출신") {
+        return true;
+    }
+    let mut words = after
+        .split_whitespace()
+        .skip_while(|w| w.chars().count() == 1 && w.chars().all(|c| PARTICLES.contains(&c)))
+        .skip_while(|w| FIELDS.contains(w));
+    let Some(word) = words.next() else {
+        return false;
+    };
+    let word = word.trim_end_matches(|c: char| !c.is_alphanumeric());
+    COMMENTATORS.iter().any(|c| {
+        if c.is_ascii() {
+            word.strip_prefix(c)
+                .is_some_and(|rest| rest.is_empty() || rest == "s")
+        } else {
+            word.starts_with(c)
+        }
+    })
 }
 
 /// The spans of exclusion phrases, sorted, so that "is this position inside one" is a binary
@@ -1879,11 +1965,36 @@ mod tests {
             "Губернатор Приморского края намерен посетить Пхеньян."
         ));
         assert!(relevant("Kim Il Sung's years in the Red Army", ""));
-        // A scholar's nationality, and an institute's name, are not the story's subject.
+        // A commentator's origin or field, and an institute's name, are not the story's
+        // subject; technical experts sent abroad are.
         assert!(!relevant(
             "North Korea's markets are here to stay",
             "A Russian scholar told the forum that North Korea has a market economy."
         ));
+        assert!(!relevant(
+            "Pyongyang will not give up its bombs",
+            "A Russian North Korea expert said sanctions would fail."
+        ));
+        assert!(!relevant("러 전문가 \"北, 비핵화 안할 것\"", ""));
+        assert!(!relevant(
+            "\"북한, 핵무기가 유일한 수단이라 믿어\"",
+            "러시아의 한반도 전문가는 제재로 북한의 비핵화를 끌어내기 힘들다고 전망했다."
+        ));
+        assert!(!relevant("러 출신 학자의 北 분석", ""));
+        assert!(!relevant("Russian-born scholar on Kim Jong Un's rule", ""));
+        assert!(!relevant("Российский политолог о пуске ракеты КНДР", ""));
+        assert!(relevant("북 건설 전문가 2천 명 요청한 러시아", ""));
+        assert!(relevant(
+            "Министр культуры России практикует учение чучхе",
+            ""
+        ));
+        // Korean pairs of other countries name a third country in the headline.
+        assert!(!relevant(
+            "한미일 훈련에 러 정찰기 등장",
+            "북한이 미사일을 발사하자 한국과 미국, 일본이 훈련을 실시했다."
+        ));
+        // Russian companies are Russia.
+        assert!(relevant("РЖД начала перевозки угля через порт Раджин", ""));
         assert!(!relevant(
             "Кореевед: КНДР открыта к диалогу с Югом",
             "Сотрудник Института Дальнего Востока РАН рассказал о КНДР."
