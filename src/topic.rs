@@ -31,10 +31,11 @@
 //! Six rules read the way news is written:
 //!
 //! * **a headline completed by its first sentence**: when the title names one group (not in
-//!   a list, and no country or leader of neither group, no comparison) and the body's first
-//!   sentence names another, not as the speaker ("…, said a Russian deputy"), that mention
-//!   weighs 1: the headline says what the story is about, its first sentence who else is in
-//!   it;
+//!   a list, and no country or leader of neither group but South Korea, no comparison) and
+//!   the body's first sentence names another, not as the speaker ("…, said a Russian
+//!   deputy"), that mention weighs 1: the headline says what the story is about, its first
+//!   sentence who else is in it. A title naming no country at all leaves the subject to the
+//!   first sentence, which then completes it alone;
 //! * **one reference, one mention**: mentions of one group with at most two words and no
 //!   punctuation between them ("Russian President Vladimir Putin") count once, and the first
 //!   word of the body followed by a comma, full stop, dash or parenthesis is a wire dateline
@@ -586,20 +587,16 @@ const OTHER_COUNTRIES: &[&str] = &[
     "U.S.",
     "America",
     "Japan",
-    "South Korea",
     "중국",
     "중",
     "中",
     "美",
     "日",
-    "韓",
     "이란",
     "미국",
     "미",
     "일본",
     "일",
-    "한국",
-    "한",
     "우",
     "벨라루스",
     "시리아",
@@ -632,8 +629,13 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Индия",
     "Израиль",
     "Япония",
-    "Южная Корея",
 ];
+
+/// South Korea: it makes lists as [`OTHER_COUNTRIES`] do, but a headline naming it may still
+/// be completed by its first sentence. Most of these stories are told from Seoul, which
+/// reacts to the tie first ("Foreign Ministry summons Russian envoy to South Korea", its lede
+/// "…over North Korea's deployment of soldiers").
+const SOUTH_KOREA: &[&str] = &["South Korea", "韓", "한국", "한", "Южная Корея"];
 
 /// Leaders of other countries (and the parades that line leaders up): like
 /// [`OTHER_COUNTRIES`] they make lists ("Xi, Putin and Kim"), and beside them a pair of the
@@ -756,6 +758,8 @@ struct Term {
     leader: bool,
     /// One of [`SURNAMES`].
     surname: bool,
+    /// One of [`SOUTH_KOREA`].
+    onlooker: bool,
 }
 
 /// The compiled topic matcher. Build once and share it: it is `Send + Sync` and
@@ -851,6 +855,7 @@ impl Topic {
                             words: compile_words(raw),
                             leader: false,
                             surname: SURNAMES.contains(&raw.as_str()),
+                            onlooker: false,
                         });
                     }
                 }
@@ -861,6 +866,7 @@ impl Topic {
             .iter()
             .map(|t| (t.as_str(), Role::Exclude, false))
             .chain(OTHER_COUNTRIES.iter().map(|t| (*t, Role::Other, false)))
+            .chain(SOUTH_KOREA.iter().map(|t| (*t, Role::Other, false)))
             .chain(OTHER_LEADERS.iter().map(|t| (*t, Role::Other, true)));
         for (raw, role, leader) in extra {
             if raw.trim().is_empty() || index.contains_key(raw) {
@@ -873,6 +879,7 @@ impl Topic {
                 words: compile_words(raw),
                 leader,
                 surname: false,
+                onlooker: SOUTH_KOREA.contains(&raw),
             });
         }
 
@@ -927,6 +934,8 @@ impl Topic {
         // Whether the title names a country or leader of neither group, or makes a
         // comparison: the headline's subject is then not only the groups it names.
         let mut title_names_others = false;
+        // Whether the title names any group, in a list or not.
+        let mut title_names_groups = false;
         for (text, is_title) in [(title, true), (body, false)] {
             buf.clear();
             fold_into(text, &mut buf);
@@ -938,6 +947,7 @@ impl Topic {
             };
             let dateline = if is_title { 0 } else { dateline_end(&buf) };
             if !is_title {
+                title_names_groups = groups.iter().any(|g| !g.mentions.is_empty());
                 for (g, group) in groups.iter().enumerate() {
                     titled[g] = group
                         .mentions
@@ -991,13 +1001,17 @@ impl Topic {
                     }
                     // The headline names another group and the lede this one: the story
                     // is about both ("Kim honours troops killed in Ukraine war", its lede
-                    // "North Korean leader Kim Jong Un …").
+                    // "North Korean leader Kim Jong Un …"). A headline naming no country
+                    // at all leaves its subject to the first sentence ("The end of the
+                    // pariah state", its lede "When Kim Jong Un pulled into Vladivostok to
+                    // meet Putin…").
                     let completes = place == Place::Lede
                         && found.start < first_sentence
                         && !found.listed
                         && !title_names_others
                         && !titled[g]
-                        && titled.iter().enumerate().any(|(o, t)| *t && o != g)
+                        && (titled.iter().enumerate().any(|(o, t)| *t && o != g)
+                            || !title_names_groups)
                         && !attributes_speech(&buf[..found.start]);
                     groups[g].mentions.push(Mention {
                         term: display.clone(),
@@ -1099,7 +1113,7 @@ impl Topic {
         let others = hidden
             || mentions
                 .iter()
-                .any(|f| self.terms[f.term].role == Role::Other);
+                .any(|f| self.terms[f.term].role == Role::Other && !self.terms[f.term].onlooker);
         mark_pairs(text, &mut mentions, |f| &self.terms[f.term].role);
         mentions.retain(|f| self.terms[f.term].role != Role::Other);
         (mentions, others)
@@ -1886,6 +1900,20 @@ mod tests {
         assert!(relevant(
             "초치된 러 대사",
             "외교부가 북한군 파병과 관련해 러시아 대사를 초치했다."
+        ));
+        // South Korea, which reacts to the tie first, leaves the headline open; and a
+        // headline naming no country leaves its subject to the first sentence.
+        assert!(relevant(
+            "Foreign Ministry summons Russian envoy to South Korea",
+            "Seoul protested over North Korea's deployment of soldiers to the war."
+        ));
+        assert!(relevant(
+            "The end of the pariah state",
+            "When Kim Jong Un pulled into Vladivostok to meet Vladimir Putin, a band played."
+        ));
+        assert!(!relevant(
+            "The end of the pariah state",
+            "China, Russia, North Korea and Iran are no longer alone."
         ));
         // ... but not when the other comes later, or the headline names a third country.
         assert!(!relevant(
