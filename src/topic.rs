@@ -171,6 +171,9 @@ const DPRK: &[&str] = &[
     "N.Korea",
     "N.Korean",
     "N.Koreans",
+    "N Korea",
+    "N Korean",
+    "N.K.",
     "captured North Korean",
     "DPRK",
     "Democratic People's Republic of Korea",
@@ -184,6 +187,8 @@ const DPRK: &[&str] = &[
     "Kim Jung-un",
     "Kim Jong Eun",
     "Kim Jong-eun",
+    "Kim Ju Ae",
+    "Kim Ju-ae",
     "Kim Jong Il",
     "Kim Jong-il",
     "Kim Il Sung",
@@ -227,6 +232,9 @@ const DPRK: &[&str] = &[
     "인민군",
     "김정은",
     "김여정",
+    "김주애",
+    "김 총비서",
+    "김 국무위원장",
     "김정일",
     "김일성",
     "주체사상",
@@ -263,6 +271,11 @@ const DPRK: &[&str] = &[
     "Кимом",
     "Ким Чен Ын",
     "Ким Чен Ин",
+    "Ким Чон Ын",
+    "Ким Чжон Ын",
+    "Ким Йо Чжон",
+    "Ким Ё Джон",
+    "Ким Чжу Э",
     "Ким Ё Чжон",
     "Ким Е Чжон",
     "Ким Чен Ир",
@@ -1491,12 +1504,14 @@ const MIN_MULTI_STEM: usize = 3;
 /// Maximum number of Cyrillic letters allowed after a stem.
 const MAX_SUFFIX: usize = 3;
 
-/// Appends the folded form of `s` to `out` (lower case, `’` → `'`, `ё` → `е`).
+/// Appends the folded form of `s` to `out` (lower case, `’` → `'`, `‐` → `-`, `ё` → `е`).
 fn fold_into(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
             '\u{2019}' => out.push('\''),
+            // Typographic hyphens are hyphens: "Kim Jong‑un".
+            '\u{2010}' | '\u{2011}' => out.push('-'),
             'ё' | 'Ё' => out.push('е'),
             _ => out.extend(c.to_lowercase()),
         }
@@ -1931,6 +1946,12 @@ mod tests {
         ));
         // Spellings of fast copy and of each side's own press.
         assert!(relevant("N.Korea's Kim vows closer ties with Russia", ""));
+        assert!(relevant("N Korea, Russia open bridge", ""));
+        assert!(relevant("Putin hosts N.K. leader", ""));
+        assert!(relevant("Kim Jong\u{2011}un visits Russia", ""));
+        assert!(relevant("Ким Чон Ын прибыл в Россию", ""));
+        assert!(relevant("Путин и Ким Чжон Ын", ""));
+        assert!(relevant("김 총비서, 러시아 대표단 접견", ""));
         assert!(relevant("조러 친선 강화", ""));
         assert!(relevant("김정은, 로씨야 대표단 접견", ""));
         assert!(relevant("Северокорейцы прибыли в Курскую область", ""));
