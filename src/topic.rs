@@ -289,11 +289,14 @@ const DPRK: &[&str] = &[
     "Пхеньян",
     "Чо Сон Хи",
     "Цой Сон Хи",
+    "Чвэ Сон Хи",
     "Пак Тхэ Сон",
     "Чо Ён Вон",
     "Но Гван Чхоль",
     "Ли Пён Чхоль",
     "Чхве Рён Хэ",
+    "Цой Рён Хэ",
+    "Чвэ Рён Хэ",
     "Син Хон Чхоль",
     "ЦТАК",
     "Трудовая партия Кореи",
@@ -416,6 +419,7 @@ const RUSSIA: &[&str] = &[
     "Сталин",
     "Москва",
     "московский",
+    "русский язык",
     "Кремль",
     "кремлевский",
     "Путин",
@@ -520,6 +524,15 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "Russian River",
     "Moscow, Idaho",
     "Moscow mule",
+    // Moscow time and a World Cup held in Russia say when and where, not who.
+    "Moscow time",
+    "по Москве",
+    "по московскому времени",
+    "모스크바 시간",
+    "Russia World Cup",
+    "World Cup in Russia",
+    "러시아 월드컵",
+    "чемпионат мира в России",
     "북한산",
     "북한강",
     "평양냉면",
@@ -544,6 +557,7 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "like North Korea",
     "North Korea-style",
     "North Korea-like",
+    "North Korea on steroids",
     "North Korean model",
     "North Korea model",
     "similar to North Korea",
@@ -554,6 +568,7 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "модели Северной Кореи",
     "превращается в Северную Корею",
     "превратится в Северную Корею",
+    "превратиться в Северную Корею",
     "превращение в Северную Корею",
     "как в Северной Корее",
     "как в КНДР",
@@ -596,6 +611,24 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Mongolia",
     "India",
     "Israel",
+    "Germany",
+    "German",
+    "France",
+    "French",
+    "Britain",
+    "British",
+    "Australia",
+    "Canada",
+    "Poland",
+    "Estonia",
+    "Latvia",
+    "Lithuania",
+    "Kazakhstan",
+    "Turkey",
+    "Pakistan",
+    "Japanese",
+    "American",
+    "Belarusian",
     "United States",
     "U.S.",
     "America",
@@ -626,6 +659,16 @@ const OTHER_COUNTRIES: &[&str] = &[
     "라오스",
     "몽골",
     "이스라엘",
+    "독일",
+    "프랑스",
+    "영국",
+    "호주",
+    "캐나다",
+    "폴란드",
+    "에스토니아",
+    "카자흐스탄",
+    "튀르키예",
+    "파키스탄",
     "Китай",
     "китайский",
     "Иран",
@@ -641,6 +684,19 @@ const OTHER_COUNTRIES: &[&str] = &[
     "Монголия",
     "Индия",
     "Израиль",
+    "Германия",
+    "Франция",
+    "Великобритания",
+    "Британия",
+    "Австралия",
+    "Канада",
+    "Польша",
+    "Эстония",
+    "Латвия",
+    "Литва",
+    "Казахстан",
+    "Турция",
+    "Пакистан",
     "Япония",
 ];
 
@@ -2041,6 +2097,20 @@ mod tests {
         assert!(!relevant(
             "한미일 훈련에 러 정찰기 등장",
             "북한이 미사일을 발사하자 한국과 미국, 일본이 훈련을 실시했다."
+        ));
+        // The Russian language is Russia; Moscow time and a World Cup held in Russia are
+        // not.
+        assert!(relevant(
+            "Русский язык стал обязательным в школах Северной Кореи",
+            ""
+        ));
+        assert!(!relevant(
+            "Центральное телевидение КНДР сообщило о смерти Ким Чен Ира",
+            "Он скончался в 08:30 по местному времени (03:30 по Москве) в поезде."
+        ));
+        assert!(!relevant(
+            "북한 축구, 2018 러시아 월드컵 본선 진출 무산",
+            ""
         ));
         // Russian companies are Russia.
         assert!(relevant("РЖД начала перевозки угля через порт Раджин", ""));
