@@ -704,7 +704,16 @@ const OTHER_COUNTRIES: &[&str] = &[
 /// be completed by its first sentence. Most of these stories are told from Seoul, which
 /// reacts to the tie first ("Foreign Ministry summons Russian envoy to South Korea", its lede
 /// "…over North Korea's deployment of soldiers").
-const SOUTH_KOREA: &[&str] = &["South Korea", "韓", "한국", "한", "Южная Корея"];
+const SOUTH_KOREA: &[&str] = &[
+    "South Korea",
+    "South Korean",
+    "South Koreans",
+    "韓",
+    "한국",
+    "한",
+    "Южная Корея",
+    "южнокорейский",
+];
 
 /// Leaders of other countries (and the parades that line leaders up): like
 /// [`OTHER_COUNTRIES`] they make lists ("Xi, Putin and Kim"), and beside them a pair of the
@@ -1448,25 +1457,36 @@ fn attributes_speech(before: &str) -> bool {
 }
 
 /// Where the first sentence of a (folded) body ends: its first `.`, `!`, `?` or `…` followed
-/// by a space, past its first 20 characters; the lede's end (`lede`) when there is none or
-/// it comes first.
+/// by a space, past its first 20 characters, not counting a `.` that is [`abbreviated`]; the
+/// lede's end (`lede`) when there is none or it comes first.
 fn first_sentence_end(body: &str, lede: usize) -> usize {
     body.char_indices()
         .skip(20)
         .find(|&(i, c)| {
             matches!(c, '.' | '!' | '?' | '…' | '。')
                 && body[i + c.len_utf8()..].starts_with(char::is_whitespace)
-                && !numbers_an_item(&body[..i])
+                && !(c == '.' && abbreviated(&body[..i]))
         })
         .map_or(lede, |(i, _)| i.min(lede))
 }
 
-/// Whether `before`, the text up to a full stop, ends in a number of one or two digits
-/// standing alone ("«1.", "2."): the stop numbers an item, it does not end a sentence.
-fn numbers_an_item(before: &str) -> bool {
+/// Abbreviations that a full stop ends without ending the sentence, folded.
+const ABBREVIATIONS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr",
+    "mrs", "ms", "dr", "gen", "lt", "col", "sgt", "capt", "maj", "adm", "amb", "gov", "sen", "rep",
+    "prof", "st", "no", "vs", "jr", "sr", "inc", "corp", "co", "dept", "тыс", "млн", "млрд", "руб",
+    "ген",
+];
+
+/// Whether `before`, the text up to a full stop, ends in a word that the stop abbreviates or
+/// numbers rather than ends the sentence: a number of one or two digits ("«1.", "2."), a
+/// single letter or a dotted abbreviation ("n. korea", "u.s."), or one of [`ABBREVIATIONS`]
+/// ("oct. 21", "amb.").
+fn abbreviated(before: &str) -> bool {
     let word = before.rsplit(char::is_whitespace).next().unwrap_or(before);
-    let digits = word.trim_start_matches(|c: char| !c.is_alphanumeric());
-    (1..=2).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+    let word = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let number = (1..=2).contains(&word.len()) && word.chars().all(|c| c.is_ascii_digit());
+    number || word.chars().count() == 1 || word.contains('.') || ABBREVIATIONS.contains(&word)
 }
 
 /// Where the body's wire dateline ends (0 when it has none). A mention in a dateline says
@@ -2144,7 +2164,7 @@ mod tests {
     }
 
     #[test]
-    fn korean_lists_close_with_deung_and_a_numbered_item_is_no_sentence() {
+    fn korean_lists_close_with_deung_and_abbreviations_end_no_sentence() {
         let t = topic();
         let v = t.evaluate("유엔, 러 규탄 결의안 채택… 北 등 5개국 반대", "");
         assert!(!v.relevant, "{v:?}");
@@ -2162,6 +2182,15 @@ mod tests {
             "Договор подписан в 2024. Визит Ким Чен Ын совершает в Россию.",
         );
         assert!(!v.relevant, "a year ends a sentence: {v:?}");
+        // Nor do "Oct.", "Amb." or "N." end one.
+        for lede in [
+            "Seoul summoned the envoy on Oct. 21 over North Korea's troops.",
+            "Seoul summoned Amb. Zinoviev over North Korea's troops.",
+            "Seoul summoned him over N. Korea's troops.",
+        ] {
+            let v = t.evaluate("Seoul summons Russian envoy", lede);
+            assert!(v.relevant, "{lede}: {v:?}");
+        }
     }
 
     #[test]
