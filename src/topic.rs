@@ -748,8 +748,9 @@ const OTHER_LEADERS: &[&str] = &[
 ];
 
 /// Surnames that stand for a leader in a headline ("Putin, Kim sign treaty", "Путин и Ким
-/// обсудили"): they count in the title only, and not when a given name follows them ("Kim
-/// Keon-hee", "Kim Dae Jung" are South Koreans).
+/// обсудили"): they count in the title only, and only standing alone there
+/// ([`surname_stands_alone`]): "Kim Keon-hee", "Kim Dae Jung" are South Koreans, "Анатолий
+/// Ким" a Russian.
 const SURNAMES: &[&str] = &["Kim", "Ким", "Кима", "Киму", "Кимом"];
 
 /// Romanized syllables that start Korean given names, folded: after a surname they make it a
@@ -760,8 +761,7 @@ const GIVEN_NAMES: &[&str] = &[
     "jin", "jong", "joon", "ju", "jun", "jung", "keon", "kun", "kwang", "kyong", "kyu", "kyung",
     "mi", "min", "moon", "myung", "nam", "ok", "sang", "se", "seong", "seung", "so", "song", "soo",
     "su", "sun", "sung", "tae", "tok", "won", "woo", "yang", "ye", "yeon", "yeong", "yo", "yon",
-    "yong", "young", "yu", "yun", "дэ", "е", "ен", "ир", "мин", "сон", "хен", "чен", "чжон", "чжу",
-    "чжун", "ын", "ю", "ён",
+    "yong", "young", "yu", "yun",
 ];
 
 /// Whether `after`, the text after a surname, starts with a given name: a word of
@@ -776,6 +776,45 @@ fn given_name_follows(after: &str) -> bool {
         .unwrap_or("");
     let first = word.split('-').next().unwrap_or("");
     GIVEN_NAMES.contains(&first) || (word.contains('-') && !first.is_empty())
+}
+
+/// Whether the surname at `start..end` of the folded `text` stands alone in `original`, the
+/// title as written: in Latin script no given name follows it (headlines capitalize every
+/// word, so [`GIVEN_NAMES`] tell); in Cyrillic, whose headlines capitalize only names, no
+/// capitalized word precedes it within the sentence or follows it.
+fn surname_stands_alone(text: &str, original: &str, start: usize, end: usize) -> bool {
+    if text[start..end].is_ascii() {
+        return !given_name_follows(&text[end..]);
+    }
+    let (start, end) = (
+        original_offset(original, start),
+        original_offset(original, end),
+    );
+    let before = original[..start].trim_end();
+    let previous_is_name = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .is_some_and(|w| w.starts_with(char::is_uppercase))
+        && !before.ends_with(['.', ':', '!', '?', '—', '«', '"']);
+    let next_is_name = original[end..]
+        .strip_prefix(' ')
+        .is_some_and(|rest| rest.starts_with(char::is_uppercase));
+    !previous_is_name && !next_is_name
+}
+
+/// The byte offset in `original` of byte offset `folded` of its folded form.
+fn original_offset(original: &str, folded: usize) -> usize {
+    let mut buf = String::new();
+    let mut length = 0;
+    for (i, c) in original.char_indices() {
+        if length >= folded {
+            return i;
+        }
+        buf.clear();
+        fold_char(c, &mut buf);
+        length += buf.len();
+    }
+    original.len()
 }
 
 /// The built-in groups: `dprk` and `russia`.
@@ -1033,7 +1072,7 @@ impl Topic {
                         .any(|m| m.place == Place::Title && !m.listed);
                 }
             }
-            let (found_here, others) = self.scan(&buf);
+            let (found_here, others) = self.scan(&buf, is_title.then_some(title));
             if is_title {
                 title_names_others = others;
             }
@@ -1048,11 +1087,6 @@ impl Topic {
                 let Role::Groups(ids) = &self.terms[found.term].role else {
                     continue;
                 };
-                // A bare surname stands for a leader in a headline only: in a body it is as
-                // often a second mention of a South Korean.
-                if self.terms[found.term].surname && !is_title {
-                    continue;
-                }
                 let place = match (is_title, found.start < lede_end) {
                     (true, _) => Place::Title,
                     (false, true) => Place::Lede,
@@ -1120,7 +1154,10 @@ impl Topic {
     /// Every counted mention in `text` (folded), in order: group terms not hidden by an
     /// exclusion, one per position (the longest term there); and whether another country or
     /// leader is named, or a group term hidden by an exclusion.
-    fn scan(&self, text: &str) -> (Vec<Found>, bool) {
+    ///
+    /// `original` is the title as written, for the [`SURNAMES`]; in a body (`None`) they
+    /// count for nothing, being as often a South Korean's second mention.
+    fn scan(&self, text: &str, original: Option<&str>) -> (Vec<Found>, bool) {
         let mut all: Vec<Found> = Vec::new();
         for m in self.automaton.find_overlapping_iter(text) {
             let start = m.start();
@@ -1129,7 +1166,9 @@ impl Topic {
             }
             for &ti in &self.by_pattern[m.pattern().as_usize()] {
                 if let Some(end) = term_end_at(&self.terms[ti].words, text, start) {
-                    if self.terms[ti].surname && given_name_follows(&text[end..]) {
+                    if self.terms[ti].surname
+                        && !original.is_some_and(|o| surname_stands_alone(text, o, start, end))
+                    {
                         continue;
                     }
                     all.push(Found {
@@ -1583,14 +1622,19 @@ const MAX_SUFFIX: usize = 3;
 /// Appends the folded form of `s` to `out` (lower case, `’` → `'`, `‐` → `-`, `ё` → `е`).
 fn fold_into(s: &str, out: &mut String) {
     for c in s.chars() {
-        match c {
-            _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
-            '\u{2019}' => out.push('\''),
-            // Typographic hyphens are hyphens: "Kim Jong‑un".
-            '\u{2010}' | '\u{2011}' => out.push('-'),
-            'ё' | 'Ё' => out.push('е'),
-            _ => out.extend(c.to_lowercase()),
-        }
+        fold_char(c, out);
+    }
+}
+
+/// Appends the folded form of `c` to `out`.
+fn fold_char(c: char, out: &mut String) {
+    match c {
+        _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+        '\u{2019}' => out.push('\''),
+        // Typographic hyphens are hyphens: "Kim Jong‑un".
+        '\u{2010}' | '\u{2011}' => out.push('-'),
+        'ё' | 'Ё' => out.push('е'),
+        _ => out.extend(c.to_lowercase()),
     }
 }
 
@@ -1772,6 +1816,17 @@ mod tests {
             exclude: Vec::new(),
             threshold: DEFAULT_THRESHOLD,
         }
+    }
+
+    #[test]
+    fn folded_offsets_map_back_to_the_original() {
+        let original = "A\u{2019}b Ким";
+        let mut folded = String::new();
+        fold_into(original, &mut folded);
+        assert_eq!(folded, "a'b ким");
+        let at = folded.find("ким").expect("folded");
+        assert_eq!(&original[original_offset(original, at)..], "Ким");
+        assert_eq!(original_offset(original, folded.len()), original.len());
     }
 
     #[test]
@@ -2150,6 +2205,11 @@ mod tests {
         ));
         assert!(relevant("Kim's train arrives in Vladivostok", ""));
         assert!(relevant("Путин и Ким обсудили договор", ""));
+        assert!(relevant("Editor’s pick: Путин и Ким обсудили договор", ""));
+        assert!(relevant("Лавров: Ким примет делегацию Москвы", ""));
+        // A Russian named Kim, or another Kim, is no leader: names are capitalized.
+        assert!(!relevant("Анатолий Ким назначен послом в Москве", ""));
+        assert!(!relevant("Ким Кардашьян прилетела в Москву", ""));
         assert!(!relevant("Kim Keon-hee meets Russian envoy", ""));
         assert!(!relevant("Kim Dae Jung recalls his Moscow trip", ""));
         assert!(!relevant(
