@@ -708,6 +708,10 @@ const SOUTH_KOREA: &[&str] = &[
     "South Korea",
     "South Korean",
     "South Koreans",
+    "S. Korea",
+    "S. Korean",
+    "S.Korea",
+    "S.Korean",
     "韓",
     "한국",
     "한",
@@ -1373,8 +1377,8 @@ fn mark_lists(text: &str, mentions: &mut [Found], country: impl Fn(&Found) -> us
             }
         }
     }
-    // "北 등 5개국", "러시아, 북한 등": Korean closes a list with 등 ("and others"), however
-    // few of its items are named.
+    // "北 등 5개국", "러시아, 북한 등", "Ukraine, North Korea and other issues": a list that
+    // says it goes on is one however few of its items are named.
     for m in mentions.iter_mut() {
         if closes_list(&text[m.end..]) {
             m.listed = true;
@@ -1382,9 +1386,24 @@ fn mark_lists(text: &str, mentions: &mut [Found], country: impl Fn(&Found) -> us
     }
 }
 
-/// Whether `after`, the text after a mention, starts with the Korean 등 ("and others") as a
-/// word of its own, or with a particle.
+/// Phrases after a list's last item that say it goes on ("the war in Ukraine, North Korea and
+/// other issues").
+const LIST_ENDS: &[&str] = &[
+    " and other",
+    ", and other",
+    " and others",
+    " among others",
+    " и другие",
+    " и других",
+    " и др",
+];
+
+/// Whether `after`, the text after a mention, says that a list goes on: one of [`LIST_ENDS`],
+/// or the Korean 등 ("and others") as a word of its own, or with a particle.
 fn closes_list(after: &str) -> bool {
+    if LIST_ENDS.iter().any(|end| after.starts_with(end)) {
+        return true;
+    }
     let Some(rest) = after.trim_start_matches(PARTICLES).strip_prefix(" 등") else {
         return false;
     };
@@ -1474,14 +1493,34 @@ const SPEECH: &[&str] = &[
     " says",
     " told",
     " according to",
+    " reported",
+    " quoted",
+    " citing",
+    " cited",
+    " stated",
     " заявил",
     " заявила",
+    " заявили",
     " сообщил",
     " сообщила",
+    " сообщили",
+    " сообщает",
+    " сказал",
+    " сказала",
+    " рассказал",
+    " рассказала",
+    " пишет",
+    " передает",
     " считает",
     " по словам",
+    " по данным",
+    " по мнению",
     " отметил",
     " отметила",
+    " отмечает",
+    " подчеркнул",
+    " пояснил",
+    " добавил",
     " полагает",
     "라고",
     "이라고",
@@ -1490,9 +1529,25 @@ const SPEECH: &[&str] = &[
     "전했",
 ];
 
-/// Whether `before`, the first sentence up to a mention, attributes it as a speaker.
+/// Words after a speech verb that open what was said, not who said it.
+const CONTENT: &[&str] = &["that", "что", "чтобы", "how", "как"];
+
+/// Whether `before`, the first sentence up to a mention, attributes it as a speaker: a word of
+/// [`SPEECH`] close before it ("…, said a Russian deputy", "…, заявил первый зампред
+/// комитета Госдумы"), not one that opens what was said ("said that Russia…", "заявила, что
+/// Северная Корея выступает в поддержку России").
 fn attributes_speech(before: &str) -> bool {
-    SPEECH.iter().any(|w| before.contains(w))
+    SPEECH.iter().any(|w| {
+        before.rfind(w).is_some_and(|at| {
+            let gap = &before[at + w.len()..];
+            let words = gap.split_whitespace();
+            !gap.contains(',')
+                && words.clone().count() <= 4
+                && !words
+                    .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                    .any(|w| CONTENT.contains(&w))
+        })
+    })
 }
 
 /// Where the first sentence of a (folded) body ends: its first `.`, `!`, `?` or `…` followed
@@ -2074,6 +2129,24 @@ mod tests {
         assert!(!relevant(
             "North Korea cannot be called an aggressor",
             "North Korea has the right to defend itself, said a deputy of Russia's Duma."
+        ));
+        // ... but what the speaker said may name it.
+        assert!(relevant(
+            "Kim Yo Jong issues a statement",
+            "Kim Yo Jong said that North Korea stands with Russia against the US."
+        ));
+        assert!(relevant(
+            "Ким Ё Чжон сделала заявление",
+            "Ким Ё Чжон заявила, что КНДР выступает в поддержку России."
+        ));
+        assert!(!relevant(
+            "КНДР нельзя считать агрессором",
+            "У КНДР есть право на оборону, заявил первый зампред комитета Госдумы."
+        ));
+        // A list that says it goes on names its items in passing.
+        assert!(!relevant(
+            "Russia's envoy stresses managing relations with S. Korea",
+            "The two remain at odds over the war in Ukraine, North Korea and other issues."
         ));
         // Spellings of fast copy and of each side's own press.
         assert!(relevant("N.Korea's Kim vows closer ties with Russia", ""));
