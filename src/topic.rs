@@ -554,6 +554,7 @@ const DEFAULT_EXCLUDE: &[&str] = &[
     "the world's next North Korea",
     "another North Korea",
     "a new North Korea",
+    "the new North Korea",
     "like North Korea",
     "North Korea-style",
     "North Korea-like",
@@ -1254,6 +1255,8 @@ const COMMENTATORS: &[&str] = &[
     "watcher",
     "commentator",
     "pundit",
+    "think",
+    "think-tank",
     "orientalist",
     "전문가",
     "학자",
@@ -1261,6 +1264,7 @@ const COMMENTATORS: &[&str] = &[
     "교수",
     "연구원",
     "분석가",
+    "싱크탱크",
     "эксперт",
     "политолог",
     "кореевед",
@@ -1551,14 +1555,16 @@ fn attributes_speech(before: &str) -> bool {
 }
 
 /// Where the first sentence of a (folded) body ends: its first `.`, `!`, `?` or `…` followed
-/// by a space, past its first 20 characters, not counting a `.` that is [`abbreviated`]; the
+/// by a space (past closing quotes and brackets), past its first 20 characters, not counting a `.` that is [`abbreviated`]; the
 /// lede's end (`lede`) when there is none or it comes first.
 fn first_sentence_end(body: &str, lede: usize) -> usize {
     body.char_indices()
         .skip(20)
         .find(|&(i, c)| {
             matches!(c, '.' | '!' | '?' | '…' | '。')
-                && body[i + c.len_utf8()..].starts_with(char::is_whitespace)
+                && body[i + c.len_utf8()..]
+                    .trim_start_matches(['"', '\'', '”', '’', '»', ')'])
+                    .starts_with(char::is_whitespace)
                 && !(c == '.' && abbreviated(&body[..i]))
         })
         .map_or(lede, |(i, _)| i.min(lede))
@@ -2236,6 +2242,14 @@ mod tests {
         assert!(!relevant("러 출신 학자의 北 분석", ""));
         assert!(!relevant("Russian-born scholar on Kim Jong Un's rule", ""));
         assert!(!relevant("Российский политолог о пуске ракеты КНДР", ""));
+        assert!(!relevant(
+            "러 싱크탱크도 \"북한 핵실험 가능성 배제 못해\"",
+            ""
+        ));
+        assert!(!relevant(
+            "Russian think tank sees a North Korean test soon",
+            ""
+        ));
         assert!(relevant("북 건설 전문가 2천 명 요청한 러시아", ""));
         assert!(relevant(
             "Министр культуры России практикует учение чучхе",
@@ -2271,6 +2285,7 @@ mod tests {
         assert!(!relevant("Россия, как и КНДР, живёт под санкциями", ""));
         assert!(!relevant("러시아, 북한보다 더 고립됐다", ""));
         assert!(!relevant("Russia now more isolated than North Korea", ""));
+        assert!(!relevant("Russia risks becoming the new North Korea", ""));
         // "Kim" stands for the DPRK's leader in a headline, unless a given name follows.
         assert!(relevant(
             "China watches as Putin and Kim forge an alliance",
@@ -2315,6 +2330,12 @@ mod tests {
             "Договор подписан в 2024. Визит Ким Чен Ын совершает в Россию.",
         );
         assert!(!v.relevant, "a year ends a sentence: {v:?}");
+        // A quotation's closing mark ends the first sentence with it.
+        let v = t.evaluate(
+            "\"북한 경제개발 결국 실패할 것\"",
+            "\"김정은은 북한의 박정희가 되고 싶어 한다.\" 러시아 대사가 이렇게 밝혔다.",
+        );
+        assert!(!v.relevant, "{v:?}");
         // Nor do "Oct.", "Amb." or "N." end one.
         for lede in [
             "Seoul summoned the envoy on Oct. 21 over North Korea's troops.",
