@@ -44,8 +44,9 @@
 //!   other countries do, and wherever one is named, two groups' mentions joined as a pair
 //!   ("Putin and Kim") are named in passing;
 //! * **a surname for a leader**: a headline's bare "Kim" ([`SURNAMES`]) is the DPRK's
-//!   leader ("Putin, Kim sign treaty"), unless a given name follows ("Kim Keon-hee"); in a
-//!   body it counts for nothing, being as often a South Korean's second mention;
+//!   leader ("Putin, Kim sign treaty"), unless a given name is beside it ("Kim Keon-hee",
+//!   "Анатолий Ким"); in a body it counts for nothing, being as often a South Korean's
+//!   second mention;
 //! * **a commentator's origin or field**: a mention followed by one of [`COMMENTATORS`]
 //!   ("Russian expert", "러시아의 한반도 전문가", "российский политолог"), or by "-born" or
 //!   "출신", does not count, and the text is then about something else too: the story is
@@ -1222,11 +1223,11 @@ impl Topic {
                 });
         }
         let hidden = hidden || commentator.contains(&true);
-        let mut i = 0;
-        mentions.retain(|_| {
-            i += 1;
-            !commentator[i - 1]
-        });
+        let mut mentions: Vec<Found> = mentions
+            .into_iter()
+            .zip(commentator)
+            .filter_map(|(f, commentator)| (!commentator).then_some(f))
+            .collect();
         let groups = self.group_names.len();
         mark_lists(text, &mut mentions, |f| match &self.terms[f.term].role {
             Role::Groups(ids) => ids.first().copied().unwrap_or(0),
