@@ -1647,6 +1647,11 @@ fn mark_pairs<'r>(text: &str, mentions: &mut [Found], role: impl Fn(&Found) -> &
         if gap.trim().is_empty() || !is_list_gap(gap) {
             continue;
         }
+        // A pair that vetoes or blocks acts together on a third ("China and Russia veto
+        // the sanctions on North Korea"): each is in the story.
+        if vetoes(&text[b.end..]) {
+            continue;
+        }
         match (role(a), role(b)) {
             // One group's term paired with another country or leader ("US and North Korea
             // talks", "Xi and Putin"): that pair is the subject, not this group with the
@@ -1670,6 +1675,22 @@ fn mark_pairs<'r>(text: &str, mentions: &mut [Found], role: impl Fn(&Found) -> &
             mentions[i].listed = true;
         }
     }
+}
+
+/// Words of a veto, folded, as stems.
+const VETOES: &[&str] = &["veto", "block", "거부권", "반대", "вето", "заблокир"];
+
+/// Whether `after`, the text after a pair, goes on with a word of [`VETOES`] within three words
+/// ("vetoed", "'北추가제재' 거부권", "наложили вето").
+fn vetoes(after: &str) -> bool {
+    after
+        .trim_start_matches(PARTICLES)
+        .split_whitespace()
+        .take(3)
+        .any(|w| {
+            let w = w.trim_start_matches(|c: char| !c.is_alphanumeric());
+            VETOES.iter().any(|v| w.starts_with(v))
+        })
 }
 
 /// Letters stripped from the end of Cyrillic words to get the stem.
@@ -2186,6 +2207,16 @@ mod tests {
             "Xi, Putin and Kim gather at Tiananmen for a parade",
             ""
         ));
+        // A pair that vetoes acts together: each is in the story.
+        assert!(relevant(
+            "China and Russia veto new sanctions on North Korea",
+            ""
+        ));
+        assert!(relevant(
+            "유엔총회, 중·러 '北추가제재' 거부권 행사 논의",
+            ""
+        ));
+        assert!(!relevant("Russia comments on U.S. and North Korea talks", ""));
         assert!(relevant(
             "Putin and Kim sign a defence pact in Pyongyang",
             ""
