@@ -265,6 +265,7 @@ const DPRK: &[&str] = &[
     "северокорейцы",
     "пхеньянский",
     "Корейская Народно-Демократическая Республика",
+    "Корейская Народная Демократическая Республика",
     "Пхеньян",
     "Ким",
     "Кима",
@@ -361,6 +362,8 @@ const RUSSIA: &[&str] = &[
     "Primorye",
     "Primorsky",
     "Khabarovsk",
+    "Eastern Economic Forum",
+    "SPIEF",
     "Sakhalin",
     "Siberia",
     // Russia's regions and cities, where its ties with the DPRK are made and told.
@@ -441,6 +444,7 @@ const RUSSIA: &[&str] = &[
     "블라디보스토크",
     "연해주",
     "하바롭스크",
+    "동방경제포럼",
     "사할린",
     "시베리아",
     "상트페테르부르크",
@@ -515,6 +519,9 @@ const RUSSIA: &[&str] = &[
     "Приморье",
     "Приморский край",
     "Хабаровск",
+    "Восточный экономический форум",
+    "ВЭФ",
+    "ПМЭФ",
     "Сахалин",
     "Сибирь",
     "Санкт-Петербург",
@@ -2411,6 +2418,11 @@ mod tests {
             ""
         ));
         assert!(relevant("North Korean workers arrive in Novosibirsk", ""));
+        assert!(relevant("Делегация КНДР примет участие в ВЭФ", ""));
+        assert!(relevant(
+            "Визит в Корейскую Народную Демократическую Республику",
+            "Глава Татарстана прибыл в Пхеньян."
+        ));
         // Russian companies are Russia.
         assert!(relevant("РЖД начала перевозки угля через порт Раджин", ""));
         assert!(!relevant(
