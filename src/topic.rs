@@ -1219,8 +1219,8 @@ impl Topic {
                         continue;
                     }
                     // The headline names another group and the lede this one: the story
-                    // is about both ("Kim honours troops killed in Ukraine war", its lede
-                    // "North Korean leader Kim Jong Un …"). A headline naming no country
+                    // is about both ("Leader honours troops killed in Ukraine war", its
+                    // lede "North Korean leader Kim Jong Un …"). A headline naming no country
                     // at all leaves its subject to the first sentence ("The end of the
                     // pariah state", its lede "When Kim Jong Un pulled into Vladivostok to
                     // meet Putin…").
@@ -2224,7 +2224,7 @@ mod tests {
         ));
         // A headline naming one, its first sentence the other.
         assert!(relevant(
-            "Kim seen honoring troops killed in Ukraine war",
+            "Leader seen honoring troops killed in Ukraine war",
             "State media images showed leader Kim Jong Un honoring the coffins."
         ));
         assert!(relevant(

@@ -254,7 +254,7 @@ fn topic_test_explains_its_verdict_and_follows_the_config() {
         "topic",
         "test",
         "--title",
-        "Kim seen honoring troops killed in Ukraine war",
+        "Leader seen honoring troops killed in Ukraine war",
         "State media showed leader Kim Jong Un honoring the coffins of his soldiers.",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
