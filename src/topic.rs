@@ -217,6 +217,14 @@ const DPRK: &[&str] = &[
     "Tumannaya",
     "Wonsan",
     "Yongbyon",
+    "Masikryong",
+    "Kalma",
+    "Sinuiju",
+    "Chongjin",
+    "Sinpo",
+    "Punggye-ri",
+    "Sohae",
+    "Samjiyon",
     // Korean
     "북한",
     "북측",
@@ -257,6 +265,13 @@ const DPRK: &[&str] = &[
     "나선시",
     "나선경제무역지대",
     "두만강",
+    "마식령",
+    "갈마",
+    "신의주",
+    "청진",
+    "신포",
+    "풍계리",
+    "삼지연",
     // Russian
     "КНДР",
     "Северная Корея",
@@ -308,6 +323,13 @@ const DPRK: &[&str] = &[
     "Туманган",
     "река Туманная",
     "Вонсан",
+    "Масикрён",
+    "Кальма",
+    "Синыйджу",
+    "Чхонджин",
+    "Синпхо",
+    "Пхунгери",
+    "Самджиён",
 ];
 
 /// Russia: the country and its adjectives, capital, leaders and officials, institutions and
@@ -342,6 +364,9 @@ const RUSSIA: &[&str] = &[
     "Zinoviev",
     "Tsivilev",
     "Kozhemyako",
+    "Trutnev",
+    "Chekunkov",
+    "Galuzin",
     "Rudenko",
     "Nebenzia",
     "Naryshkin",
@@ -432,6 +457,8 @@ const RUSSIA: &[&str] = &[
     "지노비예프",
     "치빌료프",
     "코제먀코",
+    "트루트네프",
+    "갈루진",
     "루덴코",
     "나리시킨",
     "푸틴",
@@ -500,6 +527,11 @@ const RUSSIA: &[&str] = &[
     "Зиновьев",
     "Цивилев",
     "Кожемяко",
+    "Трутнев",
+    "Чекунков",
+    "Галузин",
+    "Минниханов",
+    "Дегтярев",
     "Руденко",
     "Небензя",
     "Нарышкин",
@@ -2429,6 +2461,8 @@ mod tests {
         ));
         assert!(relevant("North Korean workers arrive in Novosibirsk", ""));
         assert!(relevant("Делегация КНДР примет участие в ВЭФ", ""));
+        assert!(relevant("Russian tourists return to Masikryong", ""));
+        assert!(relevant("Трутнев посетил Расон", ""));
         assert!(relevant(
             "Визит в Корейскую Народную Демократическую Республику",
             "Глава Татарстана прибыл в Пхеньян."
