@@ -135,9 +135,8 @@ fn http_host(url: &str) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
-    url.host_str()
-        .is_some()
-        .then(|| crate::model::host_of(&url))
+    url.host_str()?;
+    Some(crate::model::host_of(&url))
 }
 
 const PAGE_COLUMNS: &str = "p.article_id, p.url, p.host, a.title, p.schedule_from, p.etag,
